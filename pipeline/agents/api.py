@@ -1,0 +1,205 @@
+"""API extraction agent: one :class:`ApiRecord` per public symbol, from only the evidence it needs.
+
+The answer's JSON schema is derived from the evidence: the parameter object has exactly the
+signature's names, ``returns``/``yields`` exist only when the code returns/yields a value,
+and documented exceptions are limited to those the code (or what it calls) raises. With
+grammar-constrained decoding the model cannot invent those facts; the validator still
+checks everything, since not every backend honours schemas and prose can still be wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pipeline.agents.base import Agent, estimate_tokens, fence
+from pipeline.agents.records import ApiRecord, Finding, ParamDoc, RaiseDoc
+from pipeline.evidence.graph import EvidenceGraph
+from pipeline.evidence.model import content_hash
+from pipeline.graph.context import RunContext
+
+DOCUMENTED_KINDS = frozenset({"class", "function", "method", "struct", "interface", "trait", "enum"})
+_MAX_RAISE_DEPTH = 4
+
+
+def documented_symbols(graph: EvidenceGraph, include_private: bool = False) -> list[str]:
+    """Ids of the symbols that get an API record: public classes, functions and methods."""
+    out = []
+    for nid, data in graph.g.nodes(data=True):
+        if data.get("kind") not in DOCUMENTED_KINDS or not (data.get("public") or include_private):
+            continue
+        if (data.get("extra") or {}).get("is_overload"):
+            continue
+        out.append(nid)
+    return sorted(out)
+
+
+def documented_params(graph: EvidenceGraph, sid: str) -> list[str]:
+    """Names the record must document: the signature without ``self``/``cls``."""
+    params = graph.signature(sid) or []
+    names = [p.name for p in params]
+    node = graph.node(sid)
+    if node.get("kind") == "method" and names and names[0] in ("self", "cls"):
+        names = names[1:]
+    return names
+
+
+def returns_value(node: dict[str, Any]) -> bool:
+    extra = node.get("extra") or {}
+    if node.get("kind") not in ("function", "method") or extra.get("is_generator"):
+        return False
+    if extra.get("is_property"):
+        return True
+    ann = (node.get("returns") or "").strip()
+    if ann and ann not in ("None", "NoReturn", "Never"):
+        return True
+    return bool(extra.get("returns_value"))
+
+
+def raised_names(graph: EvidenceGraph, sid: str) -> list[str]:
+    """Exception names raised by a callable or, transitively, by the internal code it calls."""
+    seen = {sid}
+    frontier = [sid]
+    names: list[str] = []
+    for _ in range(_MAX_RAISE_DEPTH + 1):
+        nxt = []
+        for nid in frontier:
+            for name in (graph.node(nid).get("extra") or {}).get("raises", []) or []:
+                short = name.rsplit(".", 1)[-1]
+                if short not in names:
+                    names.append(short)
+            for callee in graph.callees(nid):
+                if callee not in seen and callee in graph.g:
+                    seen.add(callee)
+                    nxt.append(callee)
+        frontier = nxt
+    return names
+
+
+def dependency_ids(graph: EvidenceGraph, sid: str) -> list[str]:
+    """What a symbol's context includes: what it calls and its internal bases."""
+    deps = [c for c in graph.callees(sid) if c != sid]
+    node = graph.node(sid)
+    if node.get("kind") in ("class", "struct"):
+        deps.extend(graph.bases(sid))
+    return deps
+
+
+def render_signature_line(node: dict[str, Any]) -> str:
+    from pipeline.render.markdown import render_signature
+
+    return render_signature(node)
+
+
+class ApiAgent(Agent):
+    kind: ClassVar[str] = "api"
+    prompt_name: ClassVar[str] = "api"
+    output_model = ApiRecord
+
+    def schema(self, ctx: RunContext, subject: str) -> dict[str, Any]:
+        graph = ctx.graph
+        node = graph.node(subject)
+        text = {"type": "string", "minLength": 1, "maxLength": 400}
+        props: dict[str, Any] = {"summary": {"type": "string", "minLength": 8, "maxLength": 300}}
+        required = ["summary"]
+        props["description"] = {"type": "string", "maxLength": 600}
+        names = documented_params(graph, subject)
+        if names:
+            props["params"] = {
+                "type": "object",
+                "properties": {n: text for n in names},
+                "required": names,
+                "additionalProperties": False,
+            }
+            required.append("params")
+        if returns_value(node):
+            props["returns"] = text
+            required.append("returns")
+        if (node.get("extra") or {}).get("is_generator"):
+            props["yields"] = text
+            required.append("yields")
+        raised = raised_names(graph, subject)
+        if raised:
+            props["raises"] = {
+                "type": "array",
+                "maxItems": len(raised),
+                "items": {
+                    "type": "object",
+                    "properties": {"exception": {"enum": raised}, "when": text},
+                    "required": ["exception", "when"],
+                    "additionalProperties": False,
+                },
+            }
+        if node.get("language") == "python" and node.get("public"):
+            props["examples"] = {"type": "array", "maxItems": 1, "items": {"type": "string", "maxLength": 400}}
+        return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+
+    def parse(self, ctx: RunContext, subject: str, data: dict[str, Any]) -> ApiRecord:
+        data = dict(data)
+        params = data.get("params")
+        if isinstance(params, dict):
+            data["params"] = [ParamDoc(name=k, description=str(v)) for k, v in params.items()]
+        raises = data.get("raises")
+        if isinstance(raises, list):
+            data["raises"] = [RaiseDoc(**r) if isinstance(r, dict) else r for r in raises]
+        return ApiRecord.model_validate(data)
+
+    def validate(self, ctx: RunContext, subject: str, output: Any) -> list[Finding]:
+        from pipeline.agents.validator import validate_record
+
+        return validate_record(ctx.graph, subject, output)
+
+    def evidence_hash(self, ctx: RunContext, subject: str) -> str:
+        node = ctx.graph.node(subject)
+        parts = [node.get("hash", ""), node.get("qualname", ""), repr(node.get("params")), repr(node.get("extra"))]
+        parts += raised_names(ctx.graph, subject)
+        return content_hash("\0".join(str(p) for p in parts))
+
+    def facts(self, ctx: RunContext, subject: str, deps: dict[str, str]) -> str:
+        graph = ctx.graph
+        node = graph.node(subject)
+        kind = node.get("kind")
+        parent = node.get("parent")
+        where = f"module `{graph.node(graph.module_of(subject) or subject).get('qualname')}`"
+        if parent and graph.node(parent).get("kind") not in ("module", "package"):
+            where = f"{kind} of `{graph.node(parent).get('name')}` in " + where
+        head = [f"Symbol: `{node.get('qualname')}` ({kind}, {where})", "Signature:", render_signature_line(node)]
+        names = documented_params(graph, subject)
+        head.append("Parameters to describe: " + (", ".join(f"`{n}`" for n in names) if names else "none"))
+        if returns_value(node):
+            head.append(f"Returns a value{': ' + node['returns'] if node.get('returns') else ''}.")
+        elif (node.get("extra") or {}).get("is_generator"):
+            head.append("It is a generator: describe what it yields.")
+        elif kind in ("function", "method"):
+            head.append("Returns nothing.")
+        raised = raised_names(graph, subject)
+        if raised:
+            head.append("Raises (here or in what it calls): " + ", ".join(f"`{r}`" for r in raised))
+        budget = ctx.settings.token_budget - estimate_tokens("\n".join(head)) - 350  # system prompt
+        sections: list[str] = []
+        doc = node.get("docstring")
+        if doc:
+            doc_text = "Docstring:\n" + fence(doc[:2000])
+            if estimate_tokens(doc_text) < budget:
+                sections.append(doc_text)
+                budget -= estimate_tokens(doc_text)
+        source = ctx.source_of(node, max_lines=60)
+        while source and estimate_tokens(source) > budget * 0.8:
+            source = "\n".join(source.splitlines()[: max(1, len(source.splitlines()) * 2 // 3)])
+            if len(source.splitlines()) <= 1:
+                break
+        if source and estimate_tokens(source) < budget:
+            sections.append("Source:\n" + fence(source))
+            budget -= estimate_tokens(source) + 4
+        related = []
+        for dep in dependency_ids(graph, subject):
+            dn = graph.node(dep)
+            line = f"- `{dn.get('qualname')}`"
+            if deps.get(dep):
+                line += f": {deps[dep]}"
+            if estimate_tokens(line) > budget:
+                break
+            budget -= estimate_tokens(line)
+            related.append(line)
+        if related:
+            sections.append("It uses:\n" + "\n".join(related))
+        return "\n".join(head) + "\n\n" + "\n\n".join(sections)

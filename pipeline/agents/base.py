@@ -1,0 +1,135 @@
+"""What every generating agent shares: narrow prompts, constrained calls, salvage of partial output."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from typing import Any, ClassVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, ValidationError
+
+from pipeline.agents.records import Finding, has_errors
+from pipeline.graph.context import RunContext
+from pipeline.prompts import load_prompt
+
+# Characters per token, for budgeting when the model's tokenizer is not at hand. Code and
+# English run 3.5 to 4 characters per token on Qwen's tokenizer; 3.2 errs on the safe side.
+CHARS_PER_TOKEN = 3.2
+
+
+def estimate_tokens(text: str) -> int:
+    return int(len(text) / CHARS_PER_TOKEN) + 1
+
+
+def fence(text: str) -> str:
+    """Wrap untrusted text as data: a fence the text cannot close."""
+    body = text.replace("<<<", "< < <").replace(">>>", "> > >")
+    return f"<<<\n{body}\n>>>"
+
+
+class Agent:
+    """A narrow generating task. Subclasses say what to ask, how to check, what to keep."""
+
+    kind: ClassVar[str] = ""
+    prompt_name: ClassVar[str] = ""
+    output_model: ClassVar[type[BaseModel]]
+
+    def schema(self, ctx: RunContext, subject: str) -> dict[str, Any]:
+        """The JSON schema the answer is constrained to."""
+        raise NotImplementedError
+
+    def facts(self, ctx: RunContext, subject: str, deps: dict[str, str]) -> str:
+        """The evidence given to the model, within the token budget."""
+        raise NotImplementedError
+
+    def parse(self, ctx: RunContext, subject: str, data: dict[str, Any]) -> BaseModel:
+        """Turn the constrained answer into the output model (may raise ValidationError)."""
+        return self.output_model.model_validate(data)
+
+    def validate(self, ctx: RunContext, subject: str, output: BaseModel) -> list[Finding]:
+        raise NotImplementedError
+
+    def evidence_hash(self, ctx: RunContext, subject: str) -> str:
+        """Hash of the evidence this task reads (for output caching)."""
+        raise NotImplementedError
+
+    # -- shared behaviour ---------------------------------------------------------------
+    def messages(
+        self,
+        ctx: RunContext,
+        subject: str,
+        deps: dict[str, str],
+        previous: dict[str, Any] | None = None,
+        findings: list[dict[str, Any]] | None = None,
+    ) -> list[BaseMessage]:
+        prompt = load_prompt(self.prompt_name)
+        msgs: list[BaseMessage] = [SystemMessage(prompt.text), HumanMessage(self.facts(ctx, subject, deps))]
+        if findings:
+            msgs.append(AIMessage(json.dumps(previous, ensure_ascii=False) if previous is not None else "(no answer)"))
+            listed = "\n".join(f"- [{f['rule']}] {f['message']}" for f in findings if f.get("severity") == "error")
+            msgs.append(HumanMessage(load_prompt("retry").text.replace("{findings}", listed)))
+        return msgs
+
+    def salvage(self, ctx: RunContext, subject: str, output: BaseModel) -> tuple[BaseModel | None, list[str]]:
+        """Keep what validates: drop each field whose own claims fail, then recheck the rest.
+
+        Returns the reduced output (``None`` when even the summary fails) and the dropped
+        field names. Only validated claims are ever published.
+        """
+        fields = [f for f in type(output).model_fields if f != "summary"]
+        blank = type(output).model_construct(**{"summary": "Documented."})
+        defaults = {f: type(output).model_fields[f].get_default(call_default_factory=True) for f in fields}
+        dropped: list[str] = []
+        kept = output
+        for name in fields:
+            value = getattr(output, name)
+            if value == defaults[name]:
+                continue
+            probe = blank.model_copy(update={**defaults, name: value})
+            if has_errors(self.validate(ctx, subject, probe)):
+                kept = kept.model_copy(update={name: defaults[name]})
+                dropped.append(name)
+        if has_errors(self.validate(ctx, subject, kept)):
+            return None, [*fields, "summary"]
+        return kept, dropped
+
+
+def call_model(
+    ctx: RunContext,
+    agent: Agent,
+    model: BaseChatModel,
+    spec: str,
+    subject: str,
+    messages: list[BaseMessage],
+) -> tuple[dict[str, Any] | None, list[Finding], dict[str, Any]]:
+    """One constrained call. Returns (parsed output as dict or None, parse findings, call record).
+
+    Transport failures, invalid JSON and answers in the wrong shape become an
+    ``invalid-output`` finding (an error, routed like any other), never an exception.
+    """
+    from pipeline.models.calls import structured_call
+
+    schema = agent.schema(ctx, subject)
+    started = time.perf_counter()
+    outcome = structured_call(
+        model,
+        messages,
+        schema,
+        model_spec=spec,
+        timeout_s=ctx.settings.timeout_s,
+        retries=ctx.settings.retries,
+    )
+    record = asdict(outcome)
+    record.update({"kind": agent.kind, "subject": subject, "wall_s": time.perf_counter() - started})
+    record.pop("raw", None)
+    if outcome.data is None:
+        return None, [Finding("invalid-output", "error", outcome.error or "no answer", subject=subject)], record
+    try:
+        output = agent.parse(ctx, subject, outcome.data)
+    except (ValidationError, ValueError, TypeError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, [Finding("invalid-output", "error", f"answer does not fit the schema: {msg}", subject=subject)], record
+    return output.model_dump(), [], record

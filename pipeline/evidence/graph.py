@@ -1,0 +1,413 @@
+"""``EvidenceGraph``: the networkx graph of a repository and the queries validators need."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from pipeline.evidence.model import (
+    CALLABLE_KINDS,
+    CALLS,
+    CLASS,
+    CONTAINS,
+    IMPORTS,
+    INHERITS,
+    SCHEMA_VERSION,
+    Param,
+)
+
+_PY_BUILTINS = frozenset(dir(builtins))
+_FILE_PREFIX = "file:"
+_EXTERNAL_PREFIX = "ext:"
+_DEPENDENCY_PREFIX = "dep:"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What a name resolved to: an internal node id, or an external/builtin dotted name."""
+
+    qualname: str
+    id: str | None = None  # set when the name is a symbol of this repository
+
+    @property
+    def internal(self) -> bool:
+        return self.id is not None
+
+
+@dataclass(slots=True)
+class Summary:
+    files: int = 0
+    languages: dict[str, int] = field(default_factory=dict)
+    symbols: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    files_with_errors: int = 0
+    dependencies: int = 0
+
+
+class EvidenceGraph:
+    """The ground truth about a repository, held in a networkx ``MultiDiGraph``.
+
+    Nodes are symbols (``kind`` module/class/function/...), files (``kind`` ``file``,
+    id ``file:<path>``), declared dependencies (``kind`` ``dependency``, id
+    ``dep:<ecosystem>:<name>``) and external names (``kind`` ``external``, id
+    ``ext:<name>``). Edges carry a ``kind`` (``contains``, ``imports``, ``calls``,
+    ``inherits``, ``raises``, ``depends_on``, ``defines``).
+    """
+
+    def __init__(self, repo: str = "", graph: nx.MultiDiGraph | None = None) -> None:
+        self.repo = repo
+        self.g: nx.MultiDiGraph = graph if graph is not None else nx.MultiDiGraph()
+        self.meta: dict[str, Any] = {}
+        self._by_qualname: dict[str, str] | None = None
+        self._members: dict[str, dict[str, str]] | None = None
+        self._bindings: dict[str, dict[str, str]] | None = None
+
+    # -- building ---------------------------------------------------------------------
+    def add_node(self, node_id: str, **attrs: Any) -> None:
+        self.g.add_node(node_id, **attrs)
+        self._invalidate()
+
+    def add_edge(self, source: str, target: str, kind: str, **attrs: Any) -> None:
+        self.g.add_edge(source, target, key=None, kind=kind, **attrs)
+        self._invalidate()
+
+    def _invalidate(self) -> None:
+        self._by_qualname = self._members = self._bindings = None
+
+    def _index(self) -> None:
+        by_q: dict[str, str] = {}
+        members: dict[str, dict[str, str]] = {}
+        bindings: dict[str, dict[str, str]] = {}
+        for nid, data in self.g.nodes(data=True):
+            q = data.get("qualname")
+            if q and data.get("kind") not in ("file", "external", "dependency"):
+                by_q.setdefault(q, nid)
+        for src, dst, data in self.g.edges(data=True):
+            kind = data.get("kind")
+            if kind == CONTAINS:
+                name = self.g.nodes[dst].get("name")
+                if name:
+                    members.setdefault(src, {}).setdefault(name, dst)
+            elif kind == IMPORTS and data.get("alias"):
+                bindings.setdefault(src, {})[data["alias"]] = data.get("bound") or data.get("qualname") or dst
+        self._by_qualname, self._members, self._bindings = by_q, members, bindings
+
+    # -- basic lookups ----------------------------------------------------------------
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self.g
+
+    def node(self, node_id: str) -> dict[str, Any]:
+        """Return the attributes of a node (``KeyError`` if absent)."""
+        return self.g.nodes[node_id]
+
+    def symbols(self, kinds: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield every symbol node (files, dependencies and externals excluded)."""
+        wanted = set(kinds) if kinds is not None else None
+        for _, data in self.g.nodes(data=True):
+            kind = data.get("kind")
+            if kind in ("file", "external", "dependency"):
+                continue
+            if wanted is None or kind in wanted:
+                yield data
+
+    def id_of(self, qualname: str) -> str | None:
+        """Return the node id of an internal symbol by qualified name."""
+        if self._by_qualname is None:
+            self._index()
+        assert self._by_qualname is not None
+        return self._by_qualname.get(qualname)
+
+    def exists(self, qualname: str) -> bool:
+        """Does ``qualname`` name a symbol of this repository?"""
+        return self.id_of(qualname) is not None
+
+    def get(self, qualname: str) -> dict[str, Any] | None:
+        nid = self.id_of(qualname)
+        return self.g.nodes[nid] if nid else None
+
+    def members(self, node_id: str, *, inherited: bool = False) -> dict[str, str]:
+        """Names defined directly in a module or class (``name -> id``); with ``inherited``,
+        also those of internal base classes (nearest first, like the MRO)."""
+        if self._members is None:
+            self._index()
+        assert self._members is not None
+        own = dict(self._members.get(node_id, {}))
+        if not inherited:
+            return own
+        seen = {node_id}
+        queue = list(self.bases(node_id))
+        while queue:
+            base = queue.pop(0)
+            if base in seen:
+                continue
+            seen.add(base)
+            for name, mid in self._members.get(base, {}).items():
+                own.setdefault(name, mid)
+            queue.extend(self.bases(base))
+        return own
+
+    def bindings(self, scope_id: str) -> dict[str, str]:
+        """Names bound by imports in a scope: ``alias -> target qualname``."""
+        if self._bindings is None:
+            self._index()
+        assert self._bindings is not None
+        return self._bindings.get(scope_id, {})
+
+    def parent(self, node_id: str) -> str | None:
+        return self.g.nodes[node_id].get("parent")
+
+    def module_of(self, node_id: str) -> str | None:
+        """The id of the module (or package) that contains ``node_id``."""
+        cur: str | None = node_id
+        while cur is not None:
+            if self.g.nodes[cur].get("kind") in ("module", "package"):
+                return cur
+            cur = self.g.nodes[cur].get("parent")
+        return None
+
+    def bases(self, class_id: str) -> list[str]:
+        """Internal base classes of a class, in declaration order."""
+        return [
+            dst for _, dst, d in self.g.out_edges(class_id, data=True) if d.get("kind") == INHERITS and dst in self
+        ]
+
+    def _related(self, node_id: str, kind: str, *, incoming: bool) -> list[str]:
+        edges = self.g.in_edges(node_id, data=True) if incoming else self.g.out_edges(node_id, data=True)
+        out: list[str] = []
+        for src, dst, d in edges:
+            if d.get("kind") == kind:
+                other = src if incoming else dst
+                if other not in out:
+                    out.append(other)
+        return out
+
+    def importers(self, node_id: str) -> list[str]:
+        """Scopes (module/class/function ids) that import ``node_id``."""
+        return self._related(node_id, IMPORTS, incoming=True)
+
+    def callers(self, node_id: str) -> list[str]:
+        return self._related(node_id, CALLS, incoming=True)
+
+    def callees(self, node_id: str) -> list[str]:
+        return self._related(node_id, CALLS, incoming=False)
+
+    def signature(self, node_id_or_qualname: str) -> list[Param] | None:
+        """The parameters of a callable, or ``None`` if it is not a callable of this repo.
+
+        For a class, the parameters of its ``__init__`` (own or inherited) without ``self``.
+        """
+        nid = node_id_or_qualname if node_id_or_qualname in self.g else self.id_of(node_id_or_qualname)
+        if nid is None:
+            return None
+        data = self.g.nodes[nid]
+        if data.get("kind") == CLASS:
+            init = self.members(nid, inherited=True).get("__init__")
+            if init is None:
+                return []
+            params = self.signature(init) or []
+            return params[1:] if params and params[0].name in ("self", "cls") else params
+        if data.get("kind") not in CALLABLE_KINDS or data.get("params") is None:
+            return None
+        return [Param(**p) if isinstance(p, dict) else p for p in data["params"]]
+
+    def dependencies(self) -> list[dict[str, Any]]:
+        """Declared dependencies, from every manifest."""
+        return [d for _, d in self.g.nodes(data=True) if d.get("kind") == "dependency"]
+
+    def files(self) -> list[dict[str, Any]]:
+        return [d for _, d in self.g.nodes(data=True) if d.get("kind") == "file"]
+
+    def has_file(self, path: str) -> bool:
+        return f"{_FILE_PREFIX}{path.lstrip('./')}" in self.g or f"{_FILE_PREFIX}{path}" in self.g
+
+    def modules(self) -> list[dict[str, Any]]:
+        return [d for d in self.symbols(("module", "package"))]
+
+    # -- name resolution --------------------------------------------------------------
+    def resolve(self, name: str, scope: str | None = None) -> Resolution | None:
+        """Resolve a (possibly dotted, possibly relative) name as seen from ``scope``.
+
+        ``scope`` is a node id (module, class or function) or ``None`` for the global view.
+        Lookup order: the scope chain outwards (members, then names bound by imports),
+        ``self``/``cls`` as the enclosing class, leading-dot relative module names,
+        fully qualified names, then Python builtins. Attribute access continues through
+        class members (inherited too), module members and re-exports. Returns ``None``
+        when nothing of that name exists.
+        """
+        name = name.strip()
+        if not name:
+            return None
+        if name.startswith(".") and scope is not None:
+            return self._resolve_relative(name, scope)
+        head, _, rest = name.partition(".")
+        start = self._lookup_head(head, scope) if scope is not None else None
+        if start is not None:
+            return self._walk(start, rest)
+        nid = self.id_of(name)
+        if nid is not None:
+            return Resolution(name, nid)
+        # Longest internal prefix, then attribute walk (``pkg.mod.Class.attr``).
+        parts = name.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            pid = self.id_of(".".join(parts[:i]))
+            if pid is not None:
+                return self._walk(Resolution(".".join(parts[:i]), pid), ".".join(parts[i:]))
+        if head in _PY_BUILTINS and scope_language(self, scope) in (None, "python"):
+            return Resolution(f"builtins.{name}")
+        return None
+
+    def _lookup_head(self, head: str, scope: str) -> Resolution | None:
+        cur: str | None = scope
+        while cur is not None and cur in self.g:
+            data = self.g.nodes[cur]
+            if head in ("self", "cls") and data.get("kind") == CLASS:
+                return Resolution(data["qualname"], cur)
+            if data.get("name") == head and data.get("kind") == CLASS and cur != scope:
+                return Resolution(data["qualname"], cur)
+            member = self.members(cur, inherited=data.get("kind") == CLASS).get(head)
+            if member is not None:
+                return Resolution(self.g.nodes[member]["qualname"], member)
+            bound = self.bindings(cur).get(head)
+            if bound is not None:
+                return self._resolve_target(bound)
+            cur = data.get("parent")
+        return None
+
+    def _resolve_target(self, qualname: str, depth: int = 0) -> Resolution:
+        """Follow an import target to the internal symbol it names, through re-exports."""
+        nid = self.id_of(qualname)
+        if nid is not None:
+            return Resolution(qualname, nid)
+        if depth < 8:
+            mod, _, attr = qualname.rpartition(".")
+            mid = self.id_of(mod) if mod else None
+            if mid is not None and attr:
+                bound = self.bindings(mid).get(attr)
+                if bound is not None and bound != qualname:
+                    return self._resolve_target(bound, depth + 1)
+                member = self.members(mid).get(attr)
+                if member is not None:
+                    return Resolution(self.g.nodes[member]["qualname"], member)
+        return Resolution(qualname)
+
+    def _walk(self, start: Resolution, rest: str) -> Resolution | None:
+        cur = start
+        for attr in [p for p in rest.split(".") if p] if rest else []:
+            if cur.id is None:
+                # External: anything below it is external too, and we cannot check it.
+                cur = Resolution(f"{cur.qualname}.{attr}")
+                continue
+            data = self.g.nodes[cur.id]
+            member = self.members(cur.id, inherited=data.get("kind") == CLASS).get(attr)
+            if member is not None:
+                cur = Resolution(self.g.nodes[member]["qualname"], member)
+                continue
+            bound = self.bindings(cur.id).get(attr)
+            if bound is not None:
+                cur = self._resolve_target(bound)
+                continue
+            attrs = {a.get("name") for a in data.get("extra", {}).get("attributes", []) or []}
+            if attr in attrs:
+                cur = Resolution(f"{cur.qualname}.{attr}")
+                continue
+            sub = self.id_of(f"{cur.qualname}.{attr}")
+            if sub is not None:
+                cur = Resolution(f"{cur.qualname}.{attr}", sub)
+                continue
+            return None
+        return cur
+
+    def _resolve_relative(self, name: str, scope: str) -> Resolution | None:
+        module = self.module_of(scope)
+        if module is None:
+            return None
+        level = len(name) - len(name.lstrip("."))
+        data = self.g.nodes[module]
+        base = data["qualname"] if data.get("kind") == "package" else data["qualname"].rpartition(".")[0]
+        for _ in range(level - 1):
+            base = base.rpartition(".")[0]
+        rest = name[level:]
+        target = f"{base}.{rest}" if base and rest else base or rest
+        return self.resolve(target) if target else None
+
+    # -- serialisation ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The public JSON contract (``schema_version`` 1)."""
+        nodes = []
+        for nid in sorted(self.g.nodes):
+            data = dict(self.g.nodes[nid])
+            data["id"] = nid
+            nodes.append(data)
+        edges = []
+        for src, dst, d in self.g.edges(data=True):
+            e = {"source": src, "target": dst}
+            e.update(d)
+            edges.append(e)
+        edges.sort(key=lambda e: (e["source"], e["kind"], e["target"], e.get("line") or 0))
+        return {"schema_version": SCHEMA_VERSION, "repo": self.repo, "meta": self.meta, "nodes": nodes, "edges": edges}
+
+    def to_json(self, path: Path | None = None, *, indent: int | None = 1) -> str:
+        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, sort_keys=False)
+        if path is not None:
+            from pipeline.util import atomic_write_text
+
+            atomic_write_text(path, text + "\n")
+        return text
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvidenceGraph:
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise ValueError(f"unsupported evidence schema_version {data.get('schema_version')!r}")
+        graph = cls(data.get("repo", ""))
+        for node in data["nodes"]:
+            attrs = dict(node)
+            nid = attrs.pop("id")
+            graph.g.add_node(nid, **attrs)
+        for edge in data["edges"]:
+            attrs = dict(edge)
+            graph.g.add_edge(attrs.pop("source"), attrs.pop("target"), **attrs)
+        graph.meta = data.get("meta", {})
+        return graph
+
+    @classmethod
+    def load(cls, path: Path) -> EvidenceGraph:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def summary(self) -> Summary:
+        s = Summary()
+        for data in self.files():
+            s.files += 1
+            lang = data.get("language") or "other"
+            s.languages[lang] = s.languages.get(lang, 0) + 1
+            if data.get("has_errors"):
+                s.files_with_errors += 1
+        for data in self.symbols():
+            s.symbols[data["kind"]] = s.symbols.get(data["kind"], 0) + 1
+        for sk in self.meta.get("skipped", []):
+            s.skipped[sk["reason"]] = s.skipped.get(sk["reason"], 0) + 1
+        s.dependencies = len(self.dependencies())
+        return s
+
+
+def scope_language(graph: EvidenceGraph, scope: str | None) -> str | None:
+    if scope is None or scope not in graph.g:
+        return None
+    return graph.g.nodes[scope].get("language")
+
+
+def file_id(path: str) -> str:
+    return f"{_FILE_PREFIX}{path}"
+
+
+def external_id(name: str) -> str:
+    return f"{_EXTERNAL_PREFIX}{name}"
+
+
+def dependency_id(ecosystem: str, name: str) -> str:
+    return f"{_DEPENDENCY_PREFIX}{ecosystem}:{name}"

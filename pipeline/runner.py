@@ -1,0 +1,305 @@
+"""``run``: evidence -> models -> graph -> validated records -> rendered docs and a report."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+from pipeline.agents.records import ApiRecord, Finding, ModuleDoc, Overview
+from pipeline.evidence.builder import BuildOptions, build_evidence
+from pipeline.evidence.graph import EvidenceGraph
+from pipeline.graph.context import RunContext, Settings
+
+TASK_PATHS = ("slm_first_pass", "slm_retry", "llm_escalated", "unresolved", "evidence_only")
+# USD per million tokens (input, output); local models cost nothing. Overridable with
+# ``[tool.pipeline.prices]`` (``"ollama:qwen2.5-coder:7b" = [0.0, 0.0]``).
+DEFAULT_PRICES: dict[str, tuple[float, float]] = {}
+
+
+@dataclass(slots=True)
+class RunOptions:
+    repo: Path
+    out: Path | None = None
+    profile: str = "auto"
+    slm: str | None = None
+    llm: str | None = None
+    jobs: int = 2
+    cache_dir: Path | None = None
+    check: bool = False
+    settings: Settings = field(default_factory=Settings)
+    # Injected models (tests, notebooks): skip profile resolution.
+    slm_model: Any = None
+    llm_model: Any = None
+    progress: Callable[[str, int, int], None] | None = None
+
+
+@dataclass(slots=True)
+class RunResult:
+    files: dict[str, bytes]  # output-relative path -> content
+    report: dict[str, Any]
+    state: dict[str, Any]
+    graph: EvidenceGraph
+    out: Path
+
+
+def default_out(repo: Path) -> Path:
+    return repo / "docs" / "reference"
+
+
+def execute(opts: RunOptions) -> RunResult:
+    """Run the whole pipeline in memory; :func:`publish` writes the result."""
+    from pipeline.graph.build import pipeline_graph
+
+    started = time.perf_counter()
+    repo = Path(opts.repo)
+    out = Path(opts.out) if opts.out else default_out(repo)
+    exclude: tuple[str, ...] = ()
+    try:
+        rel_out = out.resolve().relative_to(repo.resolve())
+        exclude = (f"/{rel_out.as_posix()}/",)
+    except (ValueError, OSError):
+        pass
+    t0 = time.perf_counter()
+    graph, build_stats = build_evidence(
+        repo, BuildOptions(cache_dir=opts.cache_dir / "evidence" if opts.cache_dir else None, exclude=exclude)
+    )
+    evidence_s = time.perf_counter() - t0
+
+    profile_name, reason, slm_spec, llm_spec, slm, llm = _models(opts, repo)
+    ctx = RunContext(
+        graph=graph,
+        repo=Path(graph.repo),
+        slm=slm,
+        llm=llm,
+        slm_spec=slm_spec,
+        llm_spec=llm_spec,
+        settings=opts.settings,
+    )
+    app = pipeline_graph()
+    state: dict[str, Any] = {}
+    total_tasks = 0
+    done = 0
+    config = {"max_concurrency": max(1, opts.jobs), "recursion_limit": 10_000}
+    for update in app.stream({}, context=ctx, config=config, stream_mode="updates"):
+        for node, payload in update.items():
+            if not isinstance(payload, dict):
+                continue
+            for key, value in payload.items():
+                if key in ("records", "pages"):
+                    state.setdefault(key, {}).update(value)
+                elif key in ("calls", "timings"):
+                    state.setdefault(key, []).extend(value)
+                else:
+                    state[key] = value
+            if node == "plan":
+                total_tasks = sum(len(level) for level in payload.get("levels", [])) + len(payload.get("modules", []))
+            if node in ("api_task", "module_task", "structure"):
+                done += 1
+                if opts.progress:
+                    opts.progress(node, done, total_tasks + 1)
+    files = render_all(graph, state)
+    report = build_report(graph, state, files, opts, profile_name, reason, slm_spec, llm_spec)
+    report["duration_s"]["evidence"] = round(evidence_s, 3)
+    report["duration_s"]["total"] = round(time.perf_counter() - started, 3)
+    report["evidence"] = {"parsed": build_stats.parsed, "cached": build_stats.cached, "skipped": build_stats.skipped}
+    files["report.json"] = _json_bytes(report)
+    return RunResult(files=files, report=report, state=state, graph=graph, out=out)
+
+
+def _models(opts: RunOptions, repo: Path) -> tuple[str, str, str, str, Any, Any]:
+    if opts.slm_model is not None or opts.profile == "evidence-only" and opts.llm_model is None:
+        if opts.slm_model is not None:
+            return (
+                "custom",
+                "models given by the caller",
+                opts.slm or "custom-slm",
+                opts.llm or ("custom-llm" if opts.llm_model else ""),
+                opts.slm_model,
+                opts.llm_model,
+            )
+    from pipeline.models.profiles import build_chat_model, load_settings, resolve_profile
+
+    settings = load_settings(repo)
+    profile = resolve_profile(opts.profile, slm=opts.slm, llm=opts.llm, config=settings)
+    if profile.slm is None:
+        return profile.name, profile.reason, "", "", None, None
+    model_settings = {**settings, "timeout_s": opts.settings.timeout_s}
+    slm = build_chat_model(profile.slm, model_settings)
+    llm = build_chat_model(profile.llm, model_settings) if profile.llm is not None else None
+    return (
+        profile.name,
+        profile.reason,
+        str(profile.slm),
+        str(profile.llm) if profile.llm else "",
+        slm,
+        llm,
+    )
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _parse(model: type, output: dict[str, Any] | None) -> Any:
+    return model.model_validate(output) if output is not None else None
+
+
+def render_all(graph: EvidenceGraph, state: dict[str, Any]) -> dict[str, bytes]:
+    """Every output file, rendered deterministically from the evidence and validated outputs."""
+    from pipeline.render.markdown import render_architecture, render_index, render_module_page
+    from pipeline.render.paths import page_path
+
+    records = {sid: _parse(ApiRecord, r.get("output")) for sid, r in state.get("records", {}).items()}
+    overview = _parse(Overview, (state.get("overview") or {}).get("output"))
+    files: dict[str, bytes] = {}
+    pages: dict[str, str] = {}
+    module_ids = sorted(set(state.get("modules", [])) | {mid for mid in state.get("pages", {})})
+    taken: set[str] = set()
+    for mid in module_ids:
+        q = graph.node(mid)["qualname"]
+        rel = page_path(q)
+        if rel in taken:
+            rel = page_path(f"{q}.{mid}")
+        taken.add(rel)
+        pages[q] = rel
+    for mid in module_ids:
+        q = graph.node(mid)["qualname"]
+        doc = _parse(ModuleDoc, (state.get("pages", {}).get(mid) or {}).get("output"))
+        text = render_module_page(graph, mid, doc, records)
+        files[pages[q]] = text.encode("utf-8")
+    notes = []
+    if not state.get("calls") and all(
+        (r or {}).get("path") == "evidence_only" for r in state.get("records", {}).values()
+    ):
+        notes.append("Written from the evidence alone: no model was used for this run.")
+    name = Path(graph.repo).name or "repository"
+    files["index.md"] = render_index(graph, pages, title=name, overview=overview, notes=notes).encode("utf-8")
+    files["architecture.md"] = render_architecture(graph, overview).encode("utf-8")
+    published = {
+        sid: {"qualname": graph.node(sid)["qualname"], "path": r.get("path"), "record": r.get("output")}
+        for sid, r in sorted(state.get("records", {}).items())
+    }
+    files["records.json"] = _json_bytes({"schema_version": 1, "records": published})
+    evidence = graph.to_dict()
+    evidence["repo"] = name
+    files["evidence.json"] = _json_bytes(evidence)
+    return files
+
+
+def build_report(
+    graph: EvidenceGraph,
+    state: dict[str, Any],
+    files: dict[str, bytes],
+    opts: RunOptions,
+    profile: str,
+    reason: str,
+    slm_spec: str,
+    llm_spec: str,
+) -> dict[str, Any]:
+    """``report.json``: what ran, on which models, what it cost, what was checked."""
+    from pipeline.agents.validator import validate_markdown
+
+    results = list(state.get("records", {}).values()) + list(state.get("pages", {}).values())
+    if state.get("overview"):
+        results.append(state["overview"])
+    tasks = Counter(r.get("path") for r in results)
+    by_kind: dict[str, Counter[str]] = {}
+    for r in results:
+        by_kind.setdefault(r.get("kind", "?"), Counter())[r.get("path")] += 1
+    before: Counter[str] = Counter()
+    after: Counter[str] = Counter()
+    for r in results:
+        for f in r.get("findings_before", []):
+            before[f"{f['rule']}:{f['severity']}"] += 1
+        for f in r.get("findings_after", []):
+            after[f"{f['rule']}:{f['severity']}"] += 1
+    calls = state.get("calls", [])
+    per_model: dict[str, dict[str, Any]] = {}
+    for c in calls:
+        m = per_model.setdefault(
+            c.get("model", "?"), {"calls": 0, "tokens_in": 0, "tokens_out": 0, "latency_s": 0.0, "failed": 0}
+        )
+        m["calls"] += 1
+        m["tokens_in"] += int(c.get("tokens_in") or 0)
+        m["tokens_out"] += int(c.get("tokens_out") or 0)
+        m["latency_s"] = round(m["latency_s"] + float(c.get("latency_s") or 0.0), 3)
+        m["failed"] += 1 if c.get("error") else 0
+    prices = DEFAULT_PRICES
+    for model, m in per_model.items():
+        pin, pout = prices.get(model, (0.0, 0.0))
+        m["cost_usd"] = round(m["tokens_in"] / 1e6 * pin + m["tokens_out"] / 1e6 * pout, 6)
+    # Existence ratio over the published pages: identifiers that resolve / referenced.
+    published_findings: list[Finding] = []
+    for rel, data in sorted(files.items()):
+        if rel.endswith(".md"):
+            published_findings.extend(validate_markdown(graph, data.decode("utf-8"), source=rel))
+    durations: dict[str, float] = {}
+    for t in state.get("timings", []):
+        durations[t["node"]] = round(durations.get(t["node"], 0.0) + float(t["s"]), 3)
+    documented = sum(1 for r in state.get("records", {}).values() if r.get("output") is not None)
+    symbols_total = len(state.get("records", {}))
+    slm_done = tasks["slm_first_pass"] + tasks["slm_retry"]
+    model_tasks = sum(tasks[p] for p in ("slm_first_pass", "slm_retry", "llm_escalated", "unresolved"))
+    return {
+        "version": __version__,
+        "profile": profile,
+        "profile_reason": reason,
+        "models": {"slm": slm_spec or None, "llm": llm_spec or None},
+        "symbols_total": symbols_total,
+        "symbols_documented": documented,
+        "tasks": {p: tasks[p] for p in TASK_PATHS},
+        "tasks_by_kind": {k: {p: v[p] for p in TASK_PATHS if v[p]} for k, v in sorted(by_kind.items())},
+        "slm_share": round(slm_done / model_tasks, 4) if model_tasks else None,
+        "model_calls": {m: v["calls"] for m, v in per_model.items()},
+        "tokens": {m: {"in": v["tokens_in"], "out": v["tokens_out"]} for m, v in per_model.items()},
+        "models_detail": per_model,
+        "findings": {"before_routing": dict(sorted(before.items())), "after_routing": dict(sorted(after.items()))},
+        "published_findings": [f.to_dict() for f in published_findings if f.severity == "error"],
+        "existence_ratio": _existence_ratio(graph, files),
+        "duration_s": durations,
+        "unresolved": [
+            {"subject": r.get("subject"), "findings": r.get("findings_after", []), "dropped": r.get("dropped", [])}
+            for r in sorted(results, key=lambda r: str(r.get("subject")))
+            if r.get("path") == "unresolved"
+        ],
+        "pages": sorted(p for p in files if p.endswith(".md")),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def _existence_ratio(graph: EvidenceGraph, files: dict[str, bytes]) -> float | None:
+    from pipeline.agents.refs import referenced_identifiers
+
+    total = resolved = 0
+    for rel, data in files.items():
+        if not rel.endswith(".md"):
+            continue
+        for ref in referenced_identifiers(data.decode("utf-8")):
+            total += 1
+            if graph.resolve(ref.name if hasattr(ref, "name") else str(ref)) is not None:
+                resolved += 1
+    return round(resolved / total, 4) if total else None
+
+
+def publish(result: RunResult) -> list[Path]:
+    """Write every output file atomically into the output folder (never outside it)."""
+    from pipeline.render.paths import safe_join
+    from pipeline.util import atomic_write_bytes
+
+    out = result.out
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for rel, data in sorted(result.files.items()):
+        target = safe_join(out, rel)
+        atomic_write_bytes(target, data)
+        written.append(target)
+    return written
+
+

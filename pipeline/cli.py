@@ -96,6 +96,92 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pipeline.graph.context import Settings
+    from pipeline.runner import RunOptions, execute, publish
+
+    repo = Path(args.repo)
+    settings = Settings(timeout_s=args.timeout, concurrency=args.jobs, include_private=args.include_private)
+    console = Console(stderr=True, highlight=False)
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+    task = progress.add_task("documenting", total=None)
+
+    def on_progress(node: str, done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total, description=f"documenting ({node})")
+
+    opts = RunOptions(
+        repo=repo,
+        out=Path(args.out) if args.out else None,
+        profile=args.profile,
+        slm=args.slm,
+        llm=args.llm,
+        jobs=args.jobs,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        settings=settings,
+        progress=on_progress,
+    )
+    with progress:
+        result = execute(opts)
+    report = result.report
+    console.print(f"profile: {report['profile']} ({report['profile_reason']})")
+    publish(result)
+    _print_summary(report, result.out)
+    return EXIT_FINDINGS if report["published_findings"] else EXIT_OK
+
+
+def _print_summary(report: dict, out: Path) -> None:
+    tasks = report["tasks"]
+    table = Table(title="run summary", show_header=True)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("symbols documented", f"{report['symbols_documented']} / {report['symbols_total']}")
+    share = report.get("slm_share")
+    table.add_row("SLM share", f"{share:.0%}" if share is not None else "n/a (no model)")
+    for path in ("slm_first_pass", "slm_retry", "llm_escalated", "unresolved", "evidence_only"):
+        if tasks.get(path):
+            table.add_row(f"tasks: {path}", str(tasks[path]))
+    for model, n in report["model_calls"].items():
+        tok = report["tokens"][model]
+        table.add_row(f"calls: {model}", f"{n} ({tok['in']} in / {tok['out']} out tokens)")
+    ratio = report.get("existence_ratio")
+    table.add_row("existence ratio", f"{ratio:.1%}" if ratio is not None else "n/a")
+    table.add_row("published errors", str(len(report["published_findings"])))
+    table.add_row("time", f"{report['duration_s'].get('total', 0):.1f}s")
+    Console(highlight=False).print(table)
+    Console(highlight=False).print(f"wrote {out}")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from pipeline.agents.validator import validate_markdown
+    from pipeline.evidence.builder import BuildOptions, build_evidence
+
+    graph, _ = build_evidence(Path(args.repo), BuildOptions(use_cache=not args.no_cache))
+    results = []
+    for name in args.files:
+        path = Path(name)
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+        for f in validate_markdown(graph, text, source=name):
+            results.append({"file": name, **f.to_dict()})
+    errors = [r for r in results if r["severity"] == "error"]
+    if args.json:
+        import json
+
+        print(json.dumps({"findings": results, "errors": len(errors)}, indent=2))
+    else:
+        out = Console(highlight=False)
+        for r in results:
+            out.print(f"{r['file']}: {r['severity']} [{r['rule']}] {r['message']}")
+        out.print(f"{len(errors)} error(s), {len(results) - len(errors)} other finding(s) in {len(args.files)} file(s)")
+    return EXIT_FINDINGS if errors else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pipeline", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"pipeline {__version__}")
@@ -109,7 +195,40 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--cache-dir", help="cache folder (default: REPO/.pipeline/cache)")
     ev.add_argument("--no-cache", action="store_true", help="parse everything, read and write no cache")
     ev.set_defaults(func=cmd_evidence)
+
+    run = sub.add_parser("run", help="write reference docs for a repository")
+    run.add_argument("repo", help="repository folder")
+    run.add_argument("--out", help="output folder (default: REPO/docs/reference)")
+    run.add_argument(
+        "--profile", default="auto", choices=["auto", "embedded", "ollama", "openai", "evidence-only"],
+        help="which models to use (default: auto)",
+    )
+    run.add_argument("--slm", help="small model spec, e.g. ollama:qwen2.5-coder:1.5b or llamacpp:embedded-0.5b")
+    run.add_argument("--llm", help="escalation model spec, e.g. ollama:qwen2.5-coder:7b")
+    run.add_argument("--jobs", type=int, default=2, help="concurrent model tasks (default: 2)")
+    run.add_argument("--timeout", type=float, default=120.0, help="seconds per model call (default: 120)")
+    run.add_argument("--cache-dir", help="cache folder (default: REPO/.pipeline)")
+    run.add_argument("--include-private", action="store_true", help="document private symbols too")
+    run.set_defaults(func=cmd_run)
+
+    val = sub.add_parser("validate", help="check Markdown files against a repository's evidence")
+    val.add_argument("repo", help="repository folder")
+    val.add_argument("files", nargs="+", help="Markdown files (generated or hand-written)")
+    val.add_argument("--json", action="store_true", help="print findings as JSON")
+    val.add_argument("--no-cache", action="store_true", help="do not read or write the evidence cache")
+    val.set_defaults(func=cmd_validate)
     return parser
+
+
+def _known_error(exc: Exception) -> int | None:
+    """Exit code for errors a user can cause and fix (bad model spec, server down, ...)."""
+    from pipeline.models import spec as model_spec
+
+    if isinstance(exc, getattr(model_spec, "ModelBackendUnreachable", ())):
+        return EXIT_BACKEND
+    if isinstance(exc, getattr(model_spec, "ModelError", ())):
+        return EXIT_USAGE
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,6 +242,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, RepoError) as exc:
         _err.print(f"error: {exc}")
         return EXIT_USAGE
+    except Exception as exc:
+        code = _known_error(exc)
+        if code is None:
+            raise
+        _err.print(f"error: {exc}")
+        return code
     except KeyboardInterrupt:
         _err.print(f"interrupted after {time.perf_counter() - started:.1f}s")
         return EXIT_INTERRUPTED

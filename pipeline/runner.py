@@ -67,9 +67,8 @@ def execute(opts: RunOptions) -> RunResult:
     except (ValueError, OSError):
         pass
     t0 = time.perf_counter()
-    graph, build_stats = build_evidence(
-        repo, BuildOptions(cache_dir=opts.cache_dir / "evidence" if opts.cache_dir else None, exclude=exclude)
-    )
+    cache_dir = Path(opts.cache_dir) if opts.cache_dir else repo / ".pipeline"
+    graph, build_stats = build_evidence(repo, BuildOptions(cache_dir=cache_dir / "evidence", exclude=exclude))
     evidence_s = time.perf_counter() - t0
 
     profile_name, reason, slm_spec, llm_spec, slm, llm = _models(opts, repo)
@@ -81,6 +80,7 @@ def execute(opts: RunOptions) -> RunResult:
         slm_spec=slm_spec,
         llm_spec=llm_spec,
         settings=opts.settings,
+        cache=_output_cache(cache_dir, opts),
     )
     app = pipeline_graph()
     state: dict[str, Any] = {}
@@ -113,17 +113,23 @@ def execute(opts: RunOptions) -> RunResult:
     return RunResult(files=files, report=report, state=state, graph=graph, out=out)
 
 
+def _output_cache(cache_dir: Path, opts: RunOptions) -> Any:
+    from pipeline.cache import OutputCache
+
+    s = opts.settings
+    return OutputCache(cache_dir / "outputs.sqlite", settings_key=f"{s.max_tokens}\0{s.token_budget}")
+
+
 def _models(opts: RunOptions, repo: Path) -> tuple[str, str, str, str, Any, Any]:
-    if opts.slm_model is not None or opts.profile == "evidence-only" and opts.llm_model is None:
-        if opts.slm_model is not None:
-            return (
-                "custom",
-                "models given by the caller",
-                opts.slm or "custom-slm",
-                opts.llm or ("custom-llm" if opts.llm_model else ""),
-                opts.slm_model,
-                opts.llm_model,
-            )
+    if opts.slm_model is not None:
+        return (
+            "custom",
+            "models given by the caller",
+            opts.slm or "custom-slm",
+            opts.llm or ("custom-llm" if opts.llm_model is not None else ""),
+            opts.slm_model,
+            opts.llm_model,
+        )
     from pipeline.models.profiles import build_chat_model, load_settings, resolve_profile
 
     settings = load_settings(repo)
@@ -262,7 +268,7 @@ def build_report(
         "models_detail": per_model,
         "findings": {"before_routing": dict(sorted(before.items())), "after_routing": dict(sorted(after.items()))},
         "published_findings": [f.to_dict() for f in published_findings if f.severity == "error"],
-        "existence_ratio": _existence_ratio(graph, files),
+        "existence_ratio": _existence_ratio(files, published_findings),
         "duration_s": durations,
         "unresolved": [
             {"subject": r.get("subject"), "findings": r.get("findings_after", []), "dropped": r.get("dropped", [])}
@@ -274,18 +280,19 @@ def build_report(
     }
 
 
-def _existence_ratio(graph: EvidenceGraph, files: dict[str, bytes]) -> float | None:
-    from pipeline.agents.refs import referenced_identifiers
+def _existence_ratio(files: dict[str, bytes], findings: list[Finding]) -> float | None:
+    """Identifiers referenced in the published pages that resolve / all referenced."""
+    from pipeline.agents.refs import IDENTIFIER, references
 
-    total = resolved = 0
-    for rel, data in files.items():
-        if not rel.endswith(".md"):
-            continue
-        for ref in referenced_identifiers(data.decode("utf-8")):
-            total += 1
-            if graph.resolve(ref.name if hasattr(ref, "name") else str(ref)) is not None:
-                resolved += 1
-    return round(resolved / total, 4) if total else None
+    total = sum(
+        1
+        for rel, data in files.items()
+        if rel.endswith(".md")
+        for ref in references(data.decode("utf-8"))
+        if ref.kind == IDENTIFIER
+    )
+    unknown = sum(1 for f in findings if f.rule == "unknown-identifier")
+    return round(max(0, total - unknown) / total, 4) if total else None
 
 
 def publish(result: RunResult) -> list[Path]:

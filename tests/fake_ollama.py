@@ -31,8 +31,8 @@ class Scripted:
     """One scripted reply to `/api/chat`.
 
     kind: "answer" (content), "status" (an HTTP error status), "reset" (send part of the answer,
-    then reset the connection), "slow" (wait `delay` seconds, then answer), "garbage" (a stream
-    line that is not JSON).
+    then reset the connection), "slow" (wait `delay` seconds, then answer), "trickle" (wait
+    `delay` seconds before each streamed piece), "garbage" (a stream line that is not JSON).
     """
 
     kind: str
@@ -84,13 +84,27 @@ class FakeOllama:
         self, content: str, *, prompt_eval_count: int = 10, eval_count: int = 5, done_reason: str = "stop"
     ):
         """Queue a normal answer with the given token counts."""
-        self._push(Scripted("answer", content, prompt_eval_count=prompt_eval_count, eval_count=eval_count,
-                            done_reason=done_reason))  # fmt: skip
+        self._push(
+            Scripted(
+                "answer",
+                content,
+                prompt_eval_count=prompt_eval_count,
+                eval_count=eval_count,
+                done_reason=done_reason,
+            )
+        )
 
-    def fault(self, kind: str, *, status: int = 500, message: str = "internal error", delay: float = 0.0,
-              content: str = '{"ok": true}') -> None:  # fmt: skip
-        """Queue a fault: "status", "reset", "slow" or "garbage"."""
-        if kind not in ("status", "reset", "slow", "garbage"):
+    def fault(
+        self,
+        kind: str,
+        *,
+        status: int = 500,
+        message: str = "internal error",
+        delay: float = 0.0,
+        content: str = '{"ok": true}',
+    ) -> None:
+        """Queue a fault: "status", "reset", "slow", "trickle" or "garbage"."""
+        if kind not in ("status", "reset", "slow", "trickle", "garbage"):
             raise ValueError(f"unknown fault {kind!r}")
         self._push(Scripted(kind, content, status=status, message=message, delay=delay))
 
@@ -213,6 +227,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._end_chunks()
             return
         for n, piece in enumerate(pieces):
+            if item.kind == "trickle" and fake._stopping.wait(item.delay):
+                return
             self._chunk(json.dumps(_partial(model, piece)).encode() + b"\n")
             if item.kind == "reset" and n == 0:
                 self._reset()

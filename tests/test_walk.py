@@ -86,7 +86,9 @@ def test_names_with_spaces_unicode_and_shell_metacharacters(tmp_path: Path) -> N
 
 
 def test_root_gitignore_with_negation_anchoring_and_directory_patterns(tmp_path: Path) -> None:
-    write(tmp_path, ".gitignore", "*.log\n!keep.log\n/top_only.py\ncache/\nlogs/\n!logs/inside.txt\n# comment\n")
+    write(
+        tmp_path, ".gitignore", "*.log\n!keep.log\n/top_only.py\ncache/\nlogs/\n!logs/inside.txt\n# comment\n"
+    )
     for rel in [
         "app.log",
         "keep.log",
@@ -182,6 +184,16 @@ def test_always_skipped_directories(tmp_path: Path, directory: str) -> None:
     assert reasons(tmp_path) == {}
 
 
+def test_generated_directory_names_kept_when_they_are_python_packages(tmp_path: Path) -> None:
+    write(tmp_path, "src/build/__init__.py")  # pypa/build's own package
+    write(tmp_path, "src/build/env.py")
+    write(tmp_path, "Lib/venv/__init__.py")  # the standard library's venv module
+    write(tmp_path, "build/lib/pkg/__init__.py")  # setuptools output: no __init__.py at its top
+    write(tmp_path, "dist/pkg-1.0.tar.gz", b"\x1f\x8b")
+
+    assert paths(tmp_path) == ["Lib/venv/__init__.py", "src/build/__init__.py", "src/build/env.py"]
+
+
 def test_cargo_target_only_skipped_beside_cargo_toml(tmp_path: Path) -> None:
     write(tmp_path, "crate/Cargo.toml", "[package]\nname = 'c'\n")
     write(tmp_path, "crate/target/debug/build.rs", "fn main() {}\n")
@@ -205,7 +217,11 @@ def test_exclude_patterns_from_the_caller(tmp_path: Path) -> None:
     write(tmp_path, "src/gen_b.py")
     write(tmp_path, "src/main.py")
 
-    assert paths(tmp_path, exclude=["docs/out/", "/gen_*.py"]) == ["docs/guide.md", "src/gen_b.py", "src/main.py"]
+    assert paths(tmp_path, exclude=["docs/out/", "/gen_*.py"]) == [
+        "docs/guide.md",
+        "src/gen_b.py",
+        "src/main.py",
+    ]
     # The output folder given as an absolute path inside the repository works the same.
     assert paths(tmp_path, exclude=[str(tmp_path / "docs" / "out")]) == [
         "docs/guide.md",
@@ -400,7 +416,9 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
             # root reads anything: make the permission check and the open fail as they would for a user.
             real_access, real_open = os.access, os.open
             monkeypatch.setattr(
-                os, "access", lambda p, m, **kw: False if str(p).endswith("secret.py") else real_access(p, m, **kw)
+                os,
+                "access",
+                lambda p, m, **kw: False if str(p).endswith("secret.py") else real_access(p, m, **kw),
             )
 
             def refusing_open(path, flags, mode=0o777, *, dir_fd=None):

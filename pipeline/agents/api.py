@@ -18,19 +18,56 @@ from pipeline.evidence.model import content_hash
 from pipeline.graph.context import RunContext
 
 DOCUMENTED_KINDS = frozenset({"class", "function", "method", "struct", "interface", "trait", "enum"})
+# Special methods documented by their class's record (the constructor) or too routine to
+# deserve one of their own; meaningful protocol methods (__call__, __iter__, ...) stay.
+_ROUTINE_DUNDERS = frozenset(
+    "__init__ __new__ __post_init__ __init_subclass__ __class_getitem__ __del__ __repr__ __str__ __format__"
+    " __hash__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__ __reduce__ __reduce_ex__ __getstate__ __setstate__"
+    " __copy__ __deepcopy__ __sizeof__ __dir__".split()
+)
 _MAX_RAISE_DEPTH = 4
 
 
+def is_test_file(path: str) -> bool:
+    """Test code is evidence (it shows usage) but not part of the documented API."""
+    parts = path.split("/")
+    name = parts[-1]
+    return (
+        any(p in ("tests", "test", "testing", "__tests__") for p in parts[:-1])
+        or name.startswith("test_")
+        or name in ("conftest.py", "setup.py", "noxfile.py")
+        or any(
+            name.endswith(s) for s in ("_test.py", "_test.go", ".test.js", ".test.ts", ".spec.js", ".spec.ts")
+        )
+    )
+
+
 def documented_symbols(graph: EvidenceGraph, include_private: bool = False) -> list[str]:
-    """Ids of the symbols that get an API record: public classes, functions and methods."""
+    """Ids of the symbols that get an API record: public classes, functions and methods
+    outside test code."""
     out = []
     for nid, data in graph.g.nodes(data=True):
         if data.get("kind") not in DOCUMENTED_KINDS or not (data.get("public") or include_private):
+            continue
+        if is_test_file(data.get("file") or ""):
+            continue
+        if data.get("kind") == "method" and data.get("name") in _ROUTINE_DUNDERS:
             continue
         if (data.get("extra") or {}).get("is_overload"):
             continue
         out.append(nid)
     return sorted(out)
+
+
+def documented_modules(graph: EvidenceGraph, include_private: bool = False) -> list[str]:
+    """Ids of the modules that get a page: public modules and packages outside test code."""
+    return sorted(
+        nid
+        for nid, data in graph.g.nodes(data=True)
+        if data.get("kind") in ("module", "package")
+        and (data.get("public") or include_private)
+        and not is_test_file(data.get("file") or "")
+    )
 
 
 def documented_params(graph: EvidenceGraph, sid: str) -> list[str]:
@@ -130,7 +167,11 @@ class ApiAgent(Agent):
                 },
             }
         if node.get("language") == "python" and node.get("public"):
-            props["examples"] = {"type": "array", "maxItems": 1, "items": {"type": "string", "maxLength": 400}}
+            props["examples"] = {
+                "type": "array",
+                "maxItems": 1,
+                "items": {"type": "string", "maxLength": 400},
+            }
         return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
 
     def parse(self, ctx: RunContext, subject: str, data: dict[str, Any]) -> ApiRecord:
@@ -143,6 +184,14 @@ class ApiAgent(Agent):
             data["raises"] = [RaiseDoc(**r) if isinstance(r, dict) else r for r in raises]
         return ApiRecord.model_validate(data)
 
+    def repair(self, ctx: RunContext, subject: str, output: Any) -> ApiRecord:
+        """Parameters documented exactly as the signature has them: invented ones dropped,
+        missing ones added without a description (the table row comes from the evidence)."""
+        names = documented_params(ctx.graph, subject)
+        given = {p.name.lstrip("*"): p for p in output.params}
+        params = [given.get(n) or ParamDoc(name=n, description="") for n in names]
+        return output.model_copy(update={"params": [ParamDoc(name=n, description=p.description) for n, p in zip(names, params, strict=True)]})
+
     def validate(self, ctx: RunContext, subject: str, output: Any) -> list[Finding]:
         from pipeline.agents.validator import validate_record
 
@@ -150,7 +199,12 @@ class ApiAgent(Agent):
 
     def evidence_hash(self, ctx: RunContext, subject: str) -> str:
         node = ctx.graph.node(subject)
-        parts = [node.get("hash", ""), node.get("qualname", ""), repr(node.get("params")), repr(node.get("extra"))]
+        parts = [
+            node.get("hash", ""),
+            node.get("qualname", ""),
+            repr(node.get("params")),
+            repr(node.get("extra")),
+        ]
         parts += raised_names(ctx.graph, subject)
         return content_hash("\0".join(str(p) for p in parts))
 
@@ -162,7 +216,11 @@ class ApiAgent(Agent):
         where = f"module `{graph.node(graph.module_of(subject) or subject).get('qualname')}`"
         if parent and graph.node(parent).get("kind") not in ("module", "package"):
             where = f"{kind} of `{graph.node(parent).get('name')}` in " + where
-        head = [f"Symbol: `{node.get('qualname')}` ({kind}, {where})", "Signature:", render_signature_line(node)]
+        head = [
+            f"Symbol: `{node.get('qualname')}` ({kind}, {where})",
+            "Signature:",
+            render_signature_line(node),
+        ]
         names = documented_params(graph, subject)
         head.append("Parameters to describe: " + (", ".join(f"`{n}`" for n in names) if names else "none"))
         if returns_value(node):

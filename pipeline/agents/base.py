@@ -68,32 +68,48 @@ class Agent:
         prompt = load_prompt(self.prompt_name)
         msgs: list[BaseMessage] = [SystemMessage(prompt.text), HumanMessage(self.facts(ctx, subject, deps))]
         if findings:
-            msgs.append(AIMessage(json.dumps(previous, ensure_ascii=False) if previous is not None else "(no answer)"))
-            listed = "\n".join(f"- [{f['rule']}] {f['message']}" for f in findings if f.get("severity") == "error")
+            msgs.append(
+                AIMessage(json.dumps(previous, ensure_ascii=False) if previous is not None else "(no answer)")
+            )
+            listed = "\n".join(
+                f"- [{f['rule']}] {f['message']}" for f in findings if f.get("severity") == "error"
+            )
             msgs.append(HumanMessage(load_prompt("retry").text.replace("{findings}", listed)))
         return msgs
 
+    def repair(self, ctx: RunContext, subject: str, output: BaseModel) -> BaseModel:
+        """Agent-specific mechanical fixes from the evidence before salvage (default: none)."""
+        return output
+
     def salvage(self, ctx: RunContext, subject: str, output: BaseModel) -> tuple[BaseModel | None, list[str]]:
-        """Keep what validates: drop each field whose own claims fail, then recheck the rest.
+        """Keep what validates: drop each field whose removal removes errors, then recheck.
 
         Returns the reduced output (``None`` when even the summary fails) and the dropped
         field names. Only validated claims are ever published.
         """
-        fields = [f for f in type(output).model_fields if f != "summary"]
-        blank = type(output).model_construct(**{"summary": "Documented."})
-        defaults = {f: type(output).model_fields[f].get_default(call_default_factory=True) for f in fields}
+
+        def errors(o: BaseModel) -> int:
+            return sum(1 for f in self.validate(ctx, subject, o) if f.severity == "error")
+
+        kept = self.repair(ctx, subject, output)
+        current = errors(kept)
         dropped: list[str] = []
-        kept = output
-        for name in fields:
-            value = getattr(output, name)
-            if value == defaults[name]:
+        fields = type(kept).model_fields
+        for name, info in fields.items():
+            if current == 0:
+                break
+            if name == "summary":
                 continue
-            probe = blank.model_copy(update={**defaults, name: value})
-            if has_errors(self.validate(ctx, subject, probe)):
-                kept = kept.model_copy(update={name: defaults[name]})
+            default = info.get_default(call_default_factory=True)
+            if getattr(kept, name) == default:
+                continue
+            candidate = kept.model_copy(update={name: default})
+            n = errors(candidate)
+            if n < current:
+                kept, current = candidate, n
                 dropped.append(name)
-        if has_errors(self.validate(ctx, subject, kept)):
-            return None, [*fields, "summary"]
+        if current:
+            return None, [*dropped, "summary"]
         return kept, dropped
 
 
@@ -126,10 +142,18 @@ def call_model(
     record.update({"kind": agent.kind, "subject": subject, "wall_s": time.perf_counter() - started})
     record.pop("raw", None)
     if outcome.data is None:
-        return None, [Finding("invalid-output", "error", outcome.error or "no answer", subject=subject)], record
+        return (
+            None,
+            [Finding("invalid-output", "error", outcome.error or "no answer", subject=subject)],
+            record,
+        )
     try:
         output = agent.parse(ctx, subject, outcome.data)
     except (ValidationError, ValueError, TypeError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return None, [Finding("invalid-output", "error", f"answer does not fit the schema: {msg}", subject=subject)], record
+        return (
+            None,
+            [Finding("invalid-output", "error", f"answer does not fit the schema: {msg}", subject=subject)],
+            record,
+        )
     return output.model_dump(), [], record

@@ -89,20 +89,28 @@ class StructureAgent(Agent):
         imports = module_imports(graph)
         kinds_by_module: dict[str, Counter[str]] = {}
         for nid, data in graph.g.nodes(data=True):
-            if data.get("kind") in ("class", "function", "method", "struct", "interface", "trait") and data.get(
-                "public"
-            ):
+            if data.get("kind") in (
+                "class",
+                "function",
+                "method",
+                "struct",
+                "interface",
+                "trait",
+            ) and data.get("public"):
                 mod = graph.module_of(nid)
                 if mod:
                     kinds_by_module.setdefault(graph.node(mod)["qualname"], Counter())[data["kind"]] += 1
-        lines.append("Modules (name: lines, public symbols; first docstring line):")
+        lines.append("Modules (name: public symbols; first docstring line):")
         for q in listed_modules(graph):
             data = graph.get(q) or {}
             counts = kinds_by_module.get(q, Counter())
-            desc = ", ".join(f"{n} {k}{'es' if k == 'class' and n > 1 else 's' if n > 1 else ''}" for k, n in sorted(counts.items()))
+            desc = ", ".join(
+                f"{n} {k}{'es' if k == 'class' and n > 1 else 's' if n > 1 else ''}"
+                for k, n in sorted(counts.items())
+            )
             doc = (data.get("docstring") or "").strip().splitlines()
             first = f"; {doc[0][:100]}" if doc else ""
-            lines.append(f"- {q}: {data.get('line_end', 0)} lines, {desc or 'no public symbols'}{first}")
+            lines.append(f"- {q}: {desc or 'no public symbols'}{first}")
         lines.append("Imports between modules:")
         for src in sorted(imports):
             lines.append(f"- {src} imports {', '.join(sorted(imports[src]))}")

@@ -121,7 +121,7 @@ def build_evidence(repo: Path, options: BuildOptions | None = None) -> tuple[Evi
     contents: dict[str, bytes] = {}
     readable: list[SourceFile] = []
     for sf in sources:
-        if sf.language is None and not manifests.is_manifest(sf.path):
+        if sf.language is None and manifests.manifest_kind(sf.path) is None:
             continue
         try:
             st = os.stat(root / sf.path)
@@ -199,7 +199,7 @@ def build_evidence(repo: Path, options: BuildOptions | None = None) -> tuple[Evi
     t3 = time.perf_counter()
     manifest_results = []
     for sf in readable:
-        if manifests.is_manifest(sf.path):
+        if manifests.manifest_kind(sf.path) is not None:
             data = contents.get(sf.path)
             if data is None:
                 got = read_source(root, sf, max_bytes=options.max_bytes)
@@ -322,7 +322,9 @@ def link(
         for e in ev.edges:
             src = local.get(e.source, e.source)
             dst = local.get(e.target, e.target)
-            pending_edges.append((src, dst, {"kind": e.kind, **({"line": e.line} if e.line else {}), **e.attrs}))
+            pending_edges.append(
+                (src, dst, {"kind": e.kind, **({"line": e.line} if e.line else {}), **e.attrs})
+            )
 
     module_names = frozenset(ev.module for ev in files)
     for src, dst, attrs in pending_edges:
@@ -372,7 +374,9 @@ def link(
             if res is not None and res.id is not None and res.id != nid:
                 new_edges.append((nid, res.id, {"kind": INHERITS, "base": base}))
             else:
-                new_edges.append((nid, external_id(res.qualname if res else name), {"kind": INHERITS, "base": base}))
+                new_edges.append(
+                    (nid, external_id(res.qualname if res else name), {"kind": INHERITS, "base": base})
+                )
     _add_edges(graph, new_edges)
 
     # Calls and raises: best effort, internal targets only (external calls are noise here).
@@ -472,7 +476,9 @@ def _expand_star_imports(graph: EvidenceGraph) -> None:
             names = [n for n, mid in members.items() if not n.startswith("_")]
         for name in names:
             target = g.nodes[members[name]]["qualname"] if name in members else f"{mod['qualname']}.{name}"
-            additions.append((src, dst, {"kind": IMPORTS, "alias": name, "bound": target, "qualname": target}))
+            additions.append(
+                (src, dst, {"kind": IMPORTS, "alias": name, "bound": target, "qualname": target})
+            )
     for src, dst, attrs in additions:
         g.add_edge(src, dst, **attrs)
     graph._invalidate()

@@ -13,7 +13,6 @@ import json
 import sqlite3
 import time
 import zlib
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,18 @@ def _unpack(blob: bytes, checksum: str) -> Any:
 
 
 def evidence_to_dict(ev: FileEvidence) -> dict[str, Any]:
-    return asdict(ev)
+    return {
+        "path": ev.path,
+        "language": ev.language,
+        "hash": ev.hash,
+        "module": ev.module,
+        "symbols": [s.to_dict() for s in ev.symbols],
+        "edges": [{"source": e.source, "target": e.target, "kind": e.kind, "line": e.line, "attrs": e.attrs} for e in ev.edges],
+        "imports": [[i.scope, i.module, i.name, i.alias, i.line, i.level] for i in ev.imports],
+        "calls": [[c.caller, c.callee, c.line] for c in ev.calls],
+        "has_errors": ev.has_errors,
+        "error_lines": ev.error_lines,
+    }
 
 
 def evidence_from_dict(d: dict[str, Any]) -> FileEvidence:
@@ -51,6 +61,7 @@ def evidence_from_dict(d: dict[str, Any]) -> FileEvidence:
         params = s.get("params")
         s = dict(s)
         s["params"] = [Param(**p) for p in params] if params is not None else None
+        s.setdefault("returns", None)
         symbols.append(Symbol(**s))
     return FileEvidence(
         path=d["path"],
@@ -59,8 +70,8 @@ def evidence_from_dict(d: dict[str, Any]) -> FileEvidence:
         module=d["module"],
         symbols=symbols,
         edges=[Edge(**e) for e in d["edges"]],
-        imports=[ImportRecord(**i) for i in d["imports"]],
-        calls=[CallRecord(**c) for c in d["calls"]],
+        imports=[ImportRecord(*i) for i in d["imports"]],
+        calls=[CallRecord(*c) for c in d["calls"]],
         has_errors=d["has_errors"],
         error_lines=list(d["error_lines"]),
     )
@@ -68,7 +79,9 @@ def evidence_from_dict(d: dict[str, Any]) -> FileEvidence:
 
 def file_key(language: str, path: str, module: str, content_hash: str) -> str:
     """Cache key of one file's extraction: everything that determines its output."""
-    return hashlib.sha256(f"{EXTRACTOR_VERSION}\0{language}\0{path}\0{module}\0{content_hash}".encode()).hexdigest()
+    return hashlib.sha256(
+        f"{EXTRACTOR_VERSION}\0{language}\0{path}\0{module}\0{content_hash}".encode()
+    ).hexdigest()
 
 
 class EvidenceCache:
@@ -148,7 +161,8 @@ class EvidenceCache:
             chunk = keys[i : i + 500]
             try:
                 rows = self._db.execute(
-                    f"SELECT key, checksum, data FROM files WHERE key IN ({','.join('?' * len(chunk))})", chunk
+                    f"SELECT key, checksum, data FROM files WHERE key IN ({','.join('?' * len(chunk))})",
+                    chunk,
                 ).fetchall()
             except sqlite3.Error:
                 rows = []
@@ -178,7 +192,9 @@ class EvidenceCache:
         if self._db is None:
             return None
         try:
-            row = self._db.execute("SELECT fingerprint, checksum, data FROM graph WHERE name='evidence'").fetchone()
+            row = self._db.execute(
+                "SELECT fingerprint, checksum, data FROM graph WHERE name='evidence'"
+            ).fetchone()
         except sqlite3.Error:
             return None
         if row is None or row[0] != fingerprint:

@@ -67,6 +67,9 @@ class EvidenceGraph:
         self._by_qualname: dict[str, str] | None = None
         self._members: dict[str, dict[str, str]] | None = None
         self._bindings: dict[str, dict[str, str]] | None = None
+        self._bases: dict[str, list[str]] = {}
+        self._inherited: dict[str, dict[str, str]] = {}
+        self._head_memo: dict[tuple[str, str, bool], Resolution | None] = {}
 
     # -- building ---------------------------------------------------------------------
     def add_node(self, node_id: str, **attrs: Any) -> None:
@@ -79,11 +82,16 @@ class EvidenceGraph:
 
     def _invalidate(self) -> None:
         self._by_qualname = self._members = self._bindings = None
+        self._bases = {}
+        self._inherited = {}
+        self._head_memo = {}
 
     def _index(self) -> None:
         by_q: dict[str, str] = {}
         members: dict[str, dict[str, str]] = {}
         bindings: dict[str, dict[str, str]] = {}
+        self._bases = {}
+        self._inherited = {}
         for nid, data in self.g.nodes(data=True):
             q = data.get("qualname")
             if q and data.get("kind") not in ("file", "external", "dependency"):
@@ -94,6 +102,8 @@ class EvidenceGraph:
                 name = self.g.nodes[dst].get("name")
                 if name:
                     members.setdefault(src, {}).setdefault(name, dst)
+            elif kind == INHERITS and dst in self.g and self.g.nodes[dst].get("kind") != "external":
+                self._bases.setdefault(src, []).append(dst)
             elif kind == IMPORTS and data.get("alias"):
                 bindings.setdefault(src, {})[data["alias"]] = data.get("bound") or data.get("qualname") or dst
         self._by_qualname, self._members, self._bindings = by_q, members, bindings
@@ -133,13 +143,16 @@ class EvidenceGraph:
 
     def members(self, node_id: str, *, inherited: bool = False) -> dict[str, str]:
         """Names defined directly in a module or class (``name -> id``); with ``inherited``,
-        also those of internal base classes (nearest first, like the MRO)."""
+        also those of internal base classes (nearest first, like the MRO). Read-only."""
         if self._members is None:
             self._index()
         assert self._members is not None
-        own = dict(self._members.get(node_id, {}))
         if not inherited:
-            return own
+            return self._members.get(node_id, {})
+        cached = self._inherited.get(node_id)
+        if cached is not None:
+            return cached
+        own = dict(self._members.get(node_id, {}))
         seen = {node_id}
         queue = list(self.bases(node_id))
         while queue:
@@ -150,6 +163,7 @@ class EvidenceGraph:
             for name, mid in self._members.get(base, {}).items():
                 own.setdefault(name, mid)
             queue.extend(self.bases(base))
+        self._inherited[node_id] = own
         return own
 
     def bindings(self, scope_id: str) -> dict[str, str]:
@@ -174,7 +188,9 @@ class EvidenceGraph:
     def bases(self, class_id: str) -> list[str]:
         """Internal base classes of a class, in declaration order."""
         return [
-            dst for _, dst, d in self.g.out_edges(class_id, data=True) if d.get("kind") == INHERITS and dst in self
+            dst
+            for _, dst, d in self.g.out_edges(class_id, data=True)
+            if d.get("kind") == INHERITS and dst in self
         ]
 
     def _related(self, node_id: str, kind: str, *, incoming: bool) -> list[str]:
@@ -263,20 +279,38 @@ class EvidenceGraph:
         return None
 
     def _lookup_head(self, head: str, scope: str) -> Resolution | None:
+        nodes = self.g._node  # plain dict access: this is the hot path of linking
         cur: str | None = scope
-        while cur is not None and cur in self.g:
-            data = self.g.nodes[cur]
-            if head in ("self", "cls") and data.get("kind") == CLASS:
-                return Resolution(data["qualname"], cur)
-            if data.get("name") == head and data.get("kind") == CLASS and cur != scope:
-                return Resolution(data["qualname"], cur)
-            member = self.members(cur, inherited=data.get("kind") == CLASS).get(head)
-            if member is not None:
-                return Resolution(self.g.nodes[member]["qualname"], member)
-            bound = self.bindings(cur).get(head)
-            if bound is not None:
-                return self._resolve_target(bound)
+        while cur is not None:
+            data = nodes.get(cur)
+            if data is None:
+                return None
+            kind = data.get("kind")
+            if kind not in CALLABLE_KINDS:
+                # Class and module scopes are shared by many lookups: memoise them.
+                key = (head, cur, cur == scope)
+                if key in self._head_memo:
+                    return self._head_memo[key]
+                found = self._lookup_in(head, cur, data, kind, cur == scope)
+                if found is not None or data.get("parent") is None:
+                    self._head_memo[key] = found
+                    return found
+            else:
+                found = self._lookup_in(head, cur, data, kind, cur == scope)
+                if found is not None:
+                    return found
             cur = data.get("parent")
+        return None
+
+    def _lookup_in(self, head: str, cur: str, data: dict[str, Any], kind: Any, is_scope: bool) -> Resolution | None:
+        if kind == CLASS and (head in ("self", "cls") or (data.get("name") == head and not is_scope)):
+            return Resolution(data["qualname"], cur)
+        member = self.members(cur, inherited=kind == CLASS).get(head)
+        if member is not None:
+            return Resolution(self.g._node[member]["qualname"], member)
+        bound = self.bindings(cur).get(head)
+        if bound is not None:
+            return self._resolve_target(bound)
         return None
 
     def _resolve_target(self, qualname: str, depth: int = 0) -> Resolution:
@@ -350,7 +384,13 @@ class EvidenceGraph:
             e.update(d)
             edges.append(e)
         edges.sort(key=lambda e: (e["source"], e["kind"], e["target"], e.get("line") or 0))
-        return {"schema_version": SCHEMA_VERSION, "repo": self.repo, "meta": self.meta, "nodes": nodes, "edges": edges}
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "repo": self.repo,
+            "meta": self.meta,
+            "nodes": nodes,
+            "edges": edges,
+        }
 
     def to_json(self, path: Path | None = None, *, indent: int | None = 1) -> str:
         text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, sort_keys=False)

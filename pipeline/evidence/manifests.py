@@ -117,8 +117,8 @@ def is_manifest(rel_path: str) -> bool:
 # --- PEP 508 / PEP 503 ---------------------------------------------------------------
 
 _REQ_NAME = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(.*)", re.DOTALL)
-# What may follow a distribution name: extras, a version, a marker, a URL.
-_REQ_REST_START = "[(<>=!~;@"
+# What may follow a distribution name: extras, a parenthesised or bare version, a marker, a URL.
+_REQ_REST_START = re.compile(r"[\[(;@]|===?|!=|~=|<=?|>=?")
 
 
 def normalize_name(name: str) -> str:
@@ -136,7 +136,7 @@ def split_requirement(text: str) -> tuple[str, str] | None:
     if match is None:
         return None
     rest = match.group(2).strip()
-    if rest and rest[0] not in _REQ_REST_START:
+    if rest and not _REQ_REST_START.match(rest):
         return None
     return normalize_name(match.group(1)), rest
 
@@ -148,24 +148,54 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+# A malformed manifest usually has one or two bad lines; more means it is not worth guessing.
+_TOML_SALVAGE_LINES = 5
+
+
 def _toml_error(rel: str, exc: tomllib.TOMLDecodeError) -> str:
     message = str(exc)
-    match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    match = _TOML_POSITION.search(message)
     if match:
         return (
             f"{rel}: invalid TOML at line {match.group(1)}, column {match.group(2)}: "
-            f"{_one_line(message[: match.start()])}"
+            f"{_one_line(message[: match.start()])}."
         )
-    return f"{rel}: invalid TOML: {_one_line(message)}"
+    return f"{rel}: invalid TOML: {_one_line(message)}."
 
 
 def _load_toml(rel: str, text: str, errors: list[str]) -> dict[str, Any] | None:
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        errors.append(_toml_error(rel, exc))
-    except RecursionError:
-        errors.append(f"{rel}: invalid TOML: nested too deeply")
+    """Parse TOML; on a syntax error, report it and read the rest with the bad lines blanked out.
+
+    Table headers are never blanked: their keys would then land in the table above.
+    """
+    lines: list[str] | None = None
+    for skipped in range(_TOML_SALVAGE_LINES + 1):
+        try:
+            doc = tomllib.loads(text if lines is None else "\n".join(lines))
+        except tomllib.TOMLDecodeError as exc:
+            if skipped == 0:
+                errors.append(_toml_error(rel, exc))
+            match = _TOML_POSITION.search(str(exc))
+            if lines is None:
+                lines = text.split("\n")
+            index = int(match.group(1)) - 1 if match else -1
+            if (
+                not 0 <= index < len(lines)
+                or not lines[index].strip()
+                or lines[index].lstrip().startswith("[")
+            ):
+                return None
+            lines[index] = ""
+            continue
+        except RecursionError:
+            errors.append(f"{rel}: invalid TOML: nested too deeply.")
+            return None
+        if skipped:
+            errors[-1] += (
+                f"; the rest was read without {'that line' if skipped == 1 else f'{skipped} bad lines'}."
+            )
+        return doc
     return None
 
 
@@ -365,6 +395,31 @@ _REFERENCE_OPTIONS = {
 }
 
 
+# user:password@ or token@ in a URL; "git@" (the SSH user of every git host) is no secret.
+_URL_CREDENTIALS = re.compile(r"(?<=://)(?!git@)[^/@\s]+@")
+
+
+def _redact(value: Any) -> Any:
+    """Hide credentials embedded in URLs, in strings and in JSON-like containers."""
+    if isinstance(value, str):
+        return _URL_CREDENTIALS.sub("***@", value)
+    if isinstance(value, list):
+        return [_redact(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _redact(item) for key, item in value.items()}
+    return value
+
+
+def _redact_result(result: ManifestResult) -> None:
+    """What a manifest declares ends up in published docs: tokens in URLs must not."""
+    result.config.data = _redact(result.config.data)
+    for dep in result.dependencies:
+        dep.spec = _redact(dep.spec)
+    for entry in result.entry_points:
+        entry.target = _redact(entry.target)
+    result.errors = [_redact(error) for error in result.errors]
+
+
 def _requirements_group(rel: str) -> str:
     """``requirements-dev.txt`` and ``requirements/dev.txt`` hold the ``dev`` group."""
     parts = PurePosixPath(rel).parts
@@ -437,12 +492,13 @@ def _parse_requirements(rel: str, text: str, result: ManifestResult) -> None:
 
 
 def _ini_error(rel: str, exc: configparser.Error) -> str:
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"{rel}: invalid INI at line {exc.lineno}: a setting comes before any [section] header."
     if isinstance(exc, configparser.ParsingError) and exc.errors:
         lineno, line = exc.errors[0]
-        return f"{rel}: invalid INI at line {lineno}: unexpected {line}."
-    lineno = getattr(exc, "lineno", None)
-    where = f" at line {lineno}" if lineno else ""
-    return f"{rel}: invalid INI{where}: {_one_line(exc.message if hasattr(exc, 'message') else exc)}"
+        shown = str(line).replace("\\n", "")  # configparser keeps the line's repr, newline included
+        return f"{rel}: invalid INI at line {lineno}: cannot parse {shown}."
+    return f"{rel}: invalid INI: {_one_line(getattr(exc, 'message', exc))}."
 
 
 def _cfg_list(value: str) -> list[str]:
@@ -759,6 +815,7 @@ def parse_manifest(rel_path: str, data: bytes) -> ManifestResult | None:
         result.errors.append(
             f"{rel_path}: could not be read completely ({type(exc).__name__}: {_one_line(exc)})."
         )
+    _redact_result(result)
     return result
 
 

@@ -8,7 +8,7 @@ Everything here serialises to the public JSON contract (``schema_version`` 1).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -98,11 +98,28 @@ class Symbol:
         return self.kind in CALLABLE_KINDS
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialise to the JSON contract's node form."""
-        d = asdict(self)
-        if self.params is None:
-            del d["params"]
-            del d["returns"]
+        """Serialise to the JSON contract's node form (``extra`` is shared, not copied)."""
+        d: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "qualname": self.qualname,
+            "language": self.language,
+            "file": self.file,
+            "line_start": self.line_start,
+            "line_end": self.line_end,
+            "hash": self.hash,
+            "public": self.public,
+            "parent": self.parent,
+        }
+        if self.params is not None:
+            d["params"] = [
+                {"name": p.name, "kind": p.kind, "annotation": p.annotation, "default": p.default} for p in self.params
+            ]
+            d["returns"] = self.returns
+        d["decorators"] = list(self.decorators)
+        d["docstring"] = self.docstring
+        d["extra"] = self.extra
         return d
 
 

@@ -56,6 +56,10 @@ ALWAYS_SKIPPED_DIRS = frozenset(
     }
 )
 
+# Names of generated directories that are also real Python package names (the standard
+# library's ``venv``, pypa's ``build``): such a directory is kept when it has an ``__init__.py``.
+_KEPT_WHEN_PACKAGE = frozenset({"venv", "build", "dist"})
+
 # Skip reasons reported to the user.
 TOO_LARGE = "too_large"
 LINK_OUTSIDE_REPO = "link_outside_repo"
@@ -234,7 +238,8 @@ def discover(
     Honours ``.gitignore`` files (at the root and below, with gitignore semantics) and
     ``.git/info/exclude``, always skips tool and dependency directories (see
     :data:`ALWAYS_SKIPPED_DIRS`, virtual environments found by their ``pyvenv.cfg``,
-    ``target`` beside a ``Cargo.toml``, ``*.egg-info``), and applies ``exclude``: extra
+    ``target`` beside a ``Cargo.toml``, ``*.egg-info``; a ``venv``, ``build`` or ``dist``
+    holding an ``__init__.py`` is a Python package and is kept), and applies ``exclude``: extra
     gitignore-style patterns relative to ``root`` (absolute paths inside ``root`` are
     accepted too). Directory links are never followed; file links are listed only when
     their target stays inside ``root``. Files over ``max_bytes`` are reported as
@@ -255,9 +260,10 @@ def discover(
 
     files: list[SourceFile] = []
     skipped: list[SkippedFile] = []
-    stack: list[tuple[str, tuple[_Layer, ...]]] = [("", base_layers)]
+    # (directory, ignore layers in force, keep it only if it is a Python package)
+    stack: list[tuple[str, tuple[_Layer, ...], bool]] = [("", base_layers, False)]
     while stack:
-        rel_dir, parent_layers = stack.pop()
+        rel_dir, parent_layers, only_if_package = stack.pop()
         shown_dir = rel_dir or "."
         abs_dir = os.path.join(root_real, rel_dir) if rel_dir else root_real
         try:
@@ -276,6 +282,8 @@ def discover(
         names = {entry.name for entry in entries}
         if rel_dir and "pyvenv.cfg" in names:
             continue  # a virtual environment, whatever its name
+        if only_if_package and "__init__.py" not in names:
+            continue
         layers = parent_layers
         if ".gitignore" in names:
             spec = _read_ignore_file(
@@ -284,7 +292,7 @@ def discover(
             if spec is not None:
                 layers = (*parent_layers, (rel_dir + "/" if rel_dir else "", spec))
 
-        subdirs: list[str] = []
+        subdirs: list[tuple[str, bool]] = []
         for entry in entries:
             rel = _join(rel_dir, entry.name)
             try:
@@ -296,13 +304,13 @@ def discover(
             if is_dir:
                 name = entry.name
                 if (
-                    name in ALWAYS_SKIPPED_DIRS
+                    (name in ALWAYS_SKIPPED_DIRS and name not in _KEPT_WHEN_PACKAGE)
                     or name.endswith(".egg-info")
                     or (name == "target" and "Cargo.toml" in names)
                     or _ignored(rel, True, layers, extra)
                 ):
                     continue
-                subdirs.append(rel)
+                subdirs.append((rel, name in _KEPT_WHEN_PACKAGE))
             elif is_link:
                 if _ignored(rel, False, layers, extra):
                     continue
@@ -321,19 +329,18 @@ def discover(
                     skipped.append(SkippedFile(rel, PERMISSION_DENIED, exc.strerror or "cannot stat file"))
                     continue
                 result = _accept_file(entry.path, rel, size, max_bytes)
-                if result is not None:
-                    (files if isinstance(result, SourceFile) else skipped).append(result)
+                (files if isinstance(result, SourceFile) else skipped).append(result)
             # sockets, FIFOs and devices are not source files: ignored silently
 
         # Reversed so the stack pops them in name order (the result is sorted anyway).
-        stack.extend((sub, layers) for sub in reversed(subdirs))
+        stack.extend((sub, layers, package_only) for sub, package_only in reversed(subdirs))
 
     files.sort(key=lambda f: f.path)
     skipped.sort(key=lambda s: (s.path, s.reason))
     return files, skipped
 
 
-def _accept_file(abs_path: str, rel: str, size: int, max_bytes: int) -> SourceFile | SkippedFile | None:
+def _accept_file(abs_path: str, rel: str, size: int, max_bytes: int) -> SourceFile | SkippedFile:
     """Turn a regular file (or an in-repo link's target) into a SourceFile or a skip record."""
     if size > max_bytes and _is_interesting(rel):
         return SkippedFile(rel, TOO_LARGE, f"{size} bytes, limit {max_bytes}")

@@ -10,7 +10,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from pipeline.agents.api import ApiAgent, dependency_ids, documented_symbols
+from pipeline.agents.api import ApiAgent, dependency_ids, documented_modules, documented_symbols
 from pipeline.agents.base import Agent, call_model
 from pipeline.agents.docgen import DocAgent
 from pipeline.agents.planning import plan_levels
@@ -162,7 +162,7 @@ def plan(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         mod = graph.module_of(sid)
         if mod is not None:
             module_symbols.setdefault(mod, []).append(sid)
-    modules = sorted(module_symbols)
+    modules = sorted(set(documented_modules(graph, ctx.settings.include_private)) | set(module_symbols))
     return {
         "levels": levels,
         "level": 0,

@@ -78,7 +78,8 @@ def structured_call(
 
     Transport failures are retried up to `retries` times, waiting `backoff_s`, then twice that,
     and so on. `timeout_s` bounds each attempt where the backend allows it (Ollama: wall clock
-    across the streamed answer; llama.cpp: generation time; OpenAI-compatible: HTTP timeout).
+    across the streamed answer; OpenAI-compatible: HTTP timeout; llama.cpp in-process: not
+    interruptible, bounded by the model's max_tokens instead).
     """
     started = time.monotonic()
     attempts = 0
@@ -108,6 +109,18 @@ def structured_call(
         attempts=attempts,
         error_kind=failure.kind,
     )
+
+
+def count_tokens(model: BaseChatModel, text: str) -> tuple[int, bool]:
+    """(tokens in `text`, estimated?) for budgeting prompts: the model's own tokenizer where it is
+    local (llama.cpp), else len(text) // 4. LangChain's default counter would fetch a GPT-2
+    tokenizer at run time, which this avoids."""
+    if isinstance(model, LlamaCppChatModel):
+        try:
+            return model.get_num_tokens(text), False
+        except ModelError:
+            pass
+    return len(text) // 4, True
 
 
 def parse_json_object(text: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -228,6 +241,7 @@ def _outcome_from_answer(
 
 
 def _classify(exc: Exception, model: BaseChatModel, timeout_s: float) -> _Failure:
+    ollama = _is_chat_ollama(model)
     if isinstance(exc, TimeoutError | httpx.TimeoutException):
         return _Failure("timeout", f"timeout after {timeout_s:g}s", True)
     status = _http_status(exc)
@@ -236,13 +250,22 @@ def _classify(exc: Exception, model: BaseChatModel, timeout_s: float) -> _Failur
         if isinstance(exc, ModelHTTPError):
             detail = _short(str(exc).removeprefix(f"HTTP {status}").strip())
         if status == 404:
-            return _Failure("model_missing", f"model missing: {detail} (HTTP 404)", False)
+            hint = f"; run `ollama pull {getattr(model, 'model', '')}`" if ollama else ""
+            return _Failure("model_missing", f"model missing: {detail} (HTTP 404){hint}", False)
         retryable = status == 429 or status >= 500
         return _Failure("http", f"HTTP {status} {detail}".strip(), retryable)
     if isinstance(exc, httpx.TransportError | ConnectionError):
+        reason = _short(str(exc)) or type(exc).__name__
+        refused = type(exc) is ConnectionError or isinstance(exc, httpx.ConnectError | ConnectionRefusedError)
+        if ollama and refused:
+            from pipeline.models.ollama import unreachable_message
+
+            return _Failure(
+                "transport", unreachable_message(str(getattr(model, "base_url", "")), reason), True
+            )
         where = getattr(model, "base_url", None)
         prefix = f"connection to {where} failed" if where else "connection failed"
-        return _Failure("transport", f"{prefix}: {_short(str(exc)) or type(exc).__name__}", True)
+        return _Failure("transport", f"{prefix}: {reason}", True)
     if isinstance(exc, json.JSONDecodeError):
         return _Failure("transport", f"invalid response from the server: {exc.msg}", False)
     if isinstance(exc, ModelError):

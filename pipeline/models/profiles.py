@@ -61,7 +61,7 @@ class Profile:
 
 
 def resolve_profile(
-    name: str = "auto",
+    name: str | None = "auto",
     *,
     slm: str | ModelSpec | None = None,
     llm: str | ModelSpec | None = None,
@@ -71,13 +71,18 @@ def resolve_profile(
 ) -> Profile:
     """Choose the SLM and LLM for a run.
 
-    `slm`/`llm` (the command line's --slm/--llm) win over any profile. `config` is a settings
-    table (see `load_settings`): `slm`, `llm` (specs, or bare Ollama tags), `ollama_host`,
-    `openai_base_url` and output settings. `probe_ollama(base_url, timeout)` returns an object
-    with `reachable`, `models` and `error` (default: `ollama_health`); `embedded_installed()`
-    says whether the embedded models and llama.cpp are installed.
+    `name` None means the settings' `profile`, else "auto". `slm`/`llm` (the command line's
+    --slm/--llm) win over any profile. `config` is a settings table (see `load_settings`):
+    `profile`, `slm` and `llm`, `ollama_host`, `openai_base_url` and output settings. Each
+    profile takes the `slm`/`llm` settings meant for its backend: Ollama tags (bare or
+    `ollama:`) for ollama, `llamacpp:` specs for embedded, `openai:` specs (or bare model names
+    with `openai_base_url`) for openai. `probe_ollama(base_url, timeout)` returns an object with
+    `reachable`, `models` and `error` (default: `ollama_health`); `embedded_installed()` says
+    whether the embedded models and llama.cpp are installed.
     """
     config = dict(config or {})
+    if name is None:
+        name = str(config.get("profile") or "auto")
     if name not in PROFILE_NAMES:
         raise ModelSpecError(f"Unknown profile {name!r}: expected one of {', '.join(PROFILE_NAMES)}.")
     options = options_from_settings(config)
@@ -96,41 +101,25 @@ def resolve_profile(
     elif name == "auto":
         profile = _auto(config, options, ollama_url, probe_ollama, embedded_installed)
     else:
-        profile = _named(name, config, options, ollama_url)
+        profile = _named(name, config, options, ollama_url, (slm_override, llm_override))
     return _apply_overrides(profile, slm_override, llm_override)
 
 
-def _named(name: str, config: dict[str, Any], options: dict[str, Any], ollama_url: str | None) -> Profile:
+def _named(
+    name: str,
+    config: dict[str, Any],
+    options: dict[str, Any],
+    ollama_url: str | None,
+    overrides: tuple[ModelSpec | None, ModelSpec | None],
+) -> Profile:
     if name == "embedded":
-        return Profile(
-            "embedded",
-            parse_spec(EMBEDDED_SLM, options=options),
-            parse_spec(EMBEDDED_LLM, options=options),
-            "embedded profile chosen",
-        )
+        slm, llm = _embedded_specs(config, options)
+        return Profile("embedded", slm, llm, "embedded profile chosen")
     if name == "ollama":
         slm, llm = _ollama_specs(config, options, ollama_url)
         return Profile("ollama", slm, llm, "ollama profile chosen")
     if name == "openai":
-        base = config.get("openai_base_url")
-        specs = []
-        for key in ("slm", "llm"):
-            value = config.get(key)
-            if not value:
-                raise ModelSpecError(
-                    f"The openai profile needs {key} = 'openai:<model>@<base-url>' in settings, "
-                    f"or --{key} on the command line."
-                )
-            text = str(value)
-            if not text.startswith("openai:"):
-                if not base:
-                    raise ModelSpecError(
-                        f"The openai profile needs {key} as openai:<model>@<base-url>, "
-                        "or openai_base_url in settings."
-                    )
-                text = f"openai:{text}@{base}"
-            specs.append(parse_spec(text, options=options))
-        return Profile("openai", specs[0], specs[1], "openai profile chosen")
+        return Profile("openai", *_openai_specs(config, options, overrides), "openai profile chosen")
     return Profile("evidence-only", None, None, "evidence-only profile chosen: no models")
 
 
@@ -159,12 +148,8 @@ def _auto(
     if embedded_installed is None:
         embedded_installed = _embedded_installed
     if embedded_installed():
-        return Profile(
-            "embedded",
-            parse_spec(EMBEDDED_SLM, options=options),
-            parse_spec(EMBEDDED_LLM, options=options),
-            f"{why}; embedded models installed",
-        )
+        embedded_slm, embedded_llm = _embedded_specs(config, options)
+        return Profile("embedded", embedded_slm, embedded_llm, f"{why}; embedded models installed")
     return Profile(
         "evidence-only",
         None,
@@ -180,16 +165,53 @@ def _embedded_installed() -> bool:
     return llamacpp_available() and embedded_available("0.5b") and embedded_available("1.5b")
 
 
+def _setting_for(config: dict[str, Any], key: str, backend: str) -> str | None:
+    """The `slm`/`llm` setting if it is meant for `backend` (a bare name is an Ollama tag)."""
+    value = str(config.get(key) or "")
+    if not value:
+        return None
+    prefix = value.partition(":")[0]
+    return value if (prefix if prefix in ("llamacpp", "openai", "ollama") else "ollama") == backend else None
+
+
 def _ollama_specs(
     config: dict[str, Any], options: dict[str, Any], ollama_url: str | None
 ) -> tuple[ModelSpec, ModelSpec]:
     specs = []
     for key, default in (("slm", OLLAMA_SLM), ("llm", OLLAMA_LLM)):
-        value = str(config.get(key) or default)
+        value = _setting_for(config, key, "ollama") or default
         if not value.startswith("ollama:"):
             value = f"ollama:{value}"
         specs.append(parse_spec(value, ollama_host=ollama_url, options=options))
     return specs[0], specs[1]
+
+
+def _openai_specs(
+    config: dict[str, Any], options: dict[str, Any], overrides: tuple[ModelSpec | None, ModelSpec | None]
+) -> tuple[ModelSpec, ModelSpec]:
+    base = config.get("openai_base_url")
+    specs = []
+    for key, override in zip(("slm", "llm"), overrides, strict=True):
+        value = str(config.get(key) or "")
+        if override is not None:
+            specs.append(override)
+        elif value.startswith("openai:"):
+            specs.append(parse_spec(value, options=options))
+        elif value and base and value.partition(":")[0] not in ("ollama", "llamacpp"):
+            # A bare model name served at openai_base_url; it may contain ":" (Ollama-style tags).
+            specs.append(parse_spec(f"openai:{value}@{base}", options=options))
+        else:
+            raise ModelSpecError(
+                f"The openai profile needs {key} = 'openai:<model>@<base-url>' (or a model name and "
+                f"openai_base_url) in settings, or --{key} on the command line."
+            )
+    return specs[0], specs[1]
+
+
+def _embedded_specs(config: dict[str, Any], options: dict[str, Any]) -> tuple[ModelSpec, ModelSpec]:
+    slm = _setting_for(config, "slm", "llamacpp") or EMBEDDED_SLM
+    llm = _setting_for(config, "llm", "llamacpp") or EMBEDDED_LLM
+    return parse_spec(slm, options=options), parse_spec(llm, options=options)
 
 
 def _as_spec(

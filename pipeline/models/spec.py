@@ -15,6 +15,7 @@ Accepted forms:
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
 import re
@@ -187,6 +188,8 @@ def normalize_ollama_host(value: str | None) -> str:
     netloc = f"[{hostname}]" if ":" in hostname else hostname
     if port is not None:
         netloc = f"{netloc}:{port}"
+    if "@" in parts.netloc:  # keep user:password@ for servers behind basic auth
+        netloc = f"{parts.netloc.rpartition('@')[0]}@{netloc}"
     return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
 
 
@@ -196,7 +199,12 @@ def is_loopback_url(url: str) -> bool:
         host = urlsplit(url if "://" in url else f"http://{url}").hostname or ""
     except ValueError:
         return False
-    return host in ("localhost", "0.0.0.0", "::1", "::") or host.startswith("127.")
+    if host in ("localhost", "0.0.0.0", "::"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def ollama_full_tag(tag: str) -> str:

@@ -128,6 +128,11 @@ def _string_value(node: ts.Node | None) -> str:
     return raw
 
 
+def _decorator(node: ts.Node) -> str:
+    """A decorator as written, without its ``@``."""
+    return text(node).removeprefix("@").strip()
+
+
 def _has_token(node: ts.Node, token: str) -> bool:
     return any(not c.is_named and c.type == token for c in node.children)
 
@@ -186,11 +191,7 @@ class JavaScriptAdapter(LanguageAdapter):
 
     def module_name(self, rel_path: str, files: frozenset[str]) -> str:
         """The repo-relative path without its extension (``src/utils/math``)."""
-        lower = rel_path.lower()
-        for ext in _EXTENSIONS:
-            if lower.endswith(ext):
-                return rel_path[: -len(ext)]
-        return rel_path
+        return _strip_extension(rel_path)
 
     # -- extraction ----------------------------------------------------------------------
     def extract(self, source: bytes, rel_path: str, module: str) -> FileEvidence:
@@ -301,6 +302,8 @@ class JavaScriptAdapter(LanguageAdapter):
     def _module_doc(self, root: ts.Node) -> ts.Node | None:
         """A leading ``/** */`` comment that documents the file rather than the next declaration."""
         first = root.named_child(0) if root.named_child_count else None
+        if first is not None and first.type == "hash_bang_line":
+            first = first.next_named_sibling
         if first is None or first.type != "comment" or not text(first).startswith("/**"):
             return None
         nxt = first.next_named_sibling
@@ -325,16 +328,14 @@ class JavaScriptAdapter(LanguageAdapter):
         stmt = facts.export_stmt.get(node.id)
         anchor = stmt if stmt is not None else decl
 
-        decorators = [text(c).lstrip("@").strip() for c in node.children_by_field_name("decorator")]
+        decorators = [_decorator(c) for c in node.children_by_field_name("decorator")]
         if stmt is not None:
-            decorators = [text(c).lstrip("@").strip() for c in stmt.children_by_field_name("decorator")] + (
-                decorators
-            )
+            decorators = [_decorator(c) for c in stmt.children_by_field_name("decorator")] + decorators
         doc = None
         sib = anchor.prev_named_sibling
         member_decorators: list[str] = []
         while sib is not None and sib.type == "decorator":
-            member_decorators.append(text(sib).lstrip("@").strip())
+            member_decorators.append(_decorator(sib))
             sib = sib.prev_named_sibling
         decorators = member_decorators[::-1] + decorators
         if sib is not None and sib.type == "comment" and sib.id != skip_doc and text(sib).startswith("/**"):
@@ -466,18 +467,22 @@ class JavaScriptAdapter(LanguageAdapter):
         if spec in (".", "..") or spec.startswith(("./", "../")):
             joined = posixpath.normpath(posixpath.join(posixpath.dirname(module), spec))
             if joined != ".." and not joined.startswith("../"):
-                target = _find_module("" if joined == "." else joined, modules) or joined
+                joined = "" if joined == "." else joined
+                target = _find_module(joined, modules) or _strip_extension(joined)
         return f"{target}.{member}" if member else target
+
+
+def _strip_extension(path: str) -> str:
+    lower = path.lower()
+    for ext in _EXTENSIONS:
+        if lower.endswith(ext):
+            return path[: -len(ext)]
+    return path
 
 
 def _find_module(path: str, modules: frozenset[str]) -> str | None:
     """The module a resolved relative path denotes: the file itself, or its ``index``."""
-    stem = path
-    lower = path.lower()
-    for ext in _EXTENSIONS:
-        if lower.endswith(ext):
-            stem = path[: -len(ext)]
-            break
+    stem = _strip_extension(path)
     prefix = f"{stem}/" if stem else ""
     for candidate in (stem, f"{prefix}index", f"{stem}.d", f"{prefix}index.d"):
         if candidate in modules:

@@ -4,7 +4,8 @@ The structural knowledge lives in ``python.scm``: one query captures every defin
 import, call, ``raise``, ``yield``, ``return``, assignment and ``__main__`` guard in a
 single pass. This module places each capture in its scope by byte offset (a binary search
 over the sorted scope ranges, never a walk up the tree) and adds what a query cannot
-express: parameter kinds, scope nesting, docstrings, ``__all__`` and publicness.
+express: parameter kinds, scope nesting, docstrings, ``__all__`` and publicness. Nothing
+here recurses over the syntax tree, so arbitrarily deep code cannot exhaust the stack.
 
 Rules that are choices rather than Python semantics:
 
@@ -23,19 +24,25 @@ Rules that are choices rather than Python semantics:
   decorated node, so editing a decorator changes it.
 * **Calls.** A callee is recorded as written when it is a name or an attribute chain
   (``foo``, ``self.bar``, ``os.path.join``); ``super().x(...)`` and ``super(C, self).x(...)``
-  are recorded as ``super().x``; calls on other expressions (``a[0]()``, ``f()()``) are not
-  recorded. Calls, raises and imports inside functions nested in a function count for the
-  outer function; calls in decorators, default values and base-class lists belong to the
-  enclosing scope, where Python evaluates them.
-* **Scope facts.** ``is_generator``, ``yields_value`` and ``returns_value`` look only at the
-  function's own body (not nested functions, lambdas or classes). ``yields_value`` is a
-  ``yield <expr>`` other than ``yield None``, or a ``yield from``. ``raises`` lists the
-  raised expression as written (``raise X(...)``, ``raise mod.X``, ``raise X from e`` give
-  ``X``/``mod.X``); a bare ``raise`` is not listed.
+  are recorded as ``super().x`` (and not also as a call of ``super``); calls on other
+  expressions (``a[0]()``, ``f()()``) are not recorded. Calls, raises and imports inside
+  functions or classes nested in a function count for the outer function; calls in
+  decorators, default values and base-class lists belong to the enclosing scope, where
+  Python evaluates them.
+* **Function facts.** ``is_generator``, ``yields_value`` and ``returns_value`` look only at
+  the function's own body (not nested functions, lambdas or classes). ``yields_value`` is
+  a ``yield <expr>`` other than ``yield None``, or a ``yield from``. ``raises`` lists the
+  raised expression as written (``raise X(...)``, ``raise mod.X`` and ``raise X from e``
+  give ``X``/``mod.X``; ``raise err`` gives ``err``); a bare ``raise`` is not listed.
+  ``__new__`` is a static method and ``__init_subclass__``/``__class_getitem__`` are
+  class methods without a decorator, as in Python.
 * **Class facts.** ``extra["attributes"]`` holds class-level assignments and annotations
   plus ``self.x = ...`` in any method (griffe only looks in ``__init__``), one entry per
   name at its first line. ``is_abstract`` is true when the class derives from ``ABC``,
   uses ``ABCMeta`` or defines an abstract method.
+* **Variables** are names bound by assignment (plain, annotated, chained, unpacked) or a
+  ``type`` statement at module or class level, including inside ``if``/``try``/``with``
+  blocks there; a string statement right after one is its docstring.
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ from typing import Any
 import tree_sitter as ts
 import tree_sitter_python
 
-from pipeline.evidence.languages.base import LanguageAdapter, error_lines, node_hash, text
+from pipeline.evidence.languages.base import LanguageAdapter, error_lines
 from pipeline.evidence.model import (
     CLASS,
     CONTAINS,
@@ -100,7 +107,6 @@ _ABSTRACT = frozenset(
 _OVERLOAD = frozenset({"overload", "typing.overload", "typing_extensions.overload"})
 _ABC_BASES = frozenset({"ABC", "abc.ABC"})
 _ABC_META = frozenset({"ABCMeta", "abc.ABCMeta"})
-# Methods Python makes static or class methods without a decorator.
 _IMPLICIT_STATIC = frozenset({"__new__"})
 _IMPLICIT_CLASSMETHOD = frozenset({"__init_subclass__", "__class_getitem__"})
 
@@ -110,9 +116,13 @@ _CONSTANT = re.compile(r"_*[A-Z][A-Z0-9_]*")
 _MAIN_GUARDS = frozenset({'__name__=="__main__"', '"__main__"==__name__'})
 _STRING_TYPES = frozenset({"string", "concatenated_string"})
 _PATTERN_TYPES = frozenset({"pattern_list", "tuple_pattern", "list_pattern", "parenthesized_expression"})
+_SEQUENCE_TYPES = frozenset({"list", "tuple", "expression_list", "parenthesized_expression"})
+_TYPED_PARAMS = frozenset({"typed_parameter", "typed_default_parameter", "default_parameter"})
 
 # Scope kinds of the frame table.
 _F_FUNCTION, _F_CLASS, _F_LAMBDA = 0, 1, 2
+# Bits of a function frame's flags.
+_GENERATOR, _YIELDS_VALUE, _RETURNS_VALUE = 1, 2, 4
 
 
 def _is_private(name: str) -> bool:
@@ -120,14 +130,8 @@ def _is_private(name: str) -> bool:
     return name.startswith("_") and not (len(name) > 4 and name.startswith("__") and name.endswith("__"))
 
 
-def _dotted(node: ts.Node) -> str | None:
-    """The dotted name ``node`` spells (``os.path.join``), or ``None`` for other expressions."""
-    t = text(node)
-    if not _DOTTED.fullmatch(t):
-        return None
-    if "\\" in t or " " in t or "\n" in t or "\t" in t or "\r" in t:
-        t = _LAYOUT.sub("", t)
-    return t
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 def _first_named(node: ts.Node) -> ts.Node | None:
@@ -144,169 +148,32 @@ def _decorator_callee(expr: str) -> str:
     return _LAYOUT.sub("", expr[:paren] if paren >= 0 else expr)
 
 
-def _string_value(node: ts.Node) -> str | None:
-    """The value of a string literal node (``string`` or ``concatenated_string``), never raising.
+def _literal_string(raw: str) -> str | None:
+    """The value of one string literal as written (prefix and quotes included), or ``None``.
 
-    f-strings and bytes are not strings Python would bind as a docstring: ``None``.
+    Plain literals without escapes are sliced directly; anything else goes through
+    ``ast.literal_eval``, which evaluates literals only and never runs code. f-strings,
+    t-strings and bytes are not ``str`` constants: ``None``.
     """
-    parts = node.named_children if node.type == "concatenated_string" else [node]
-    for part in parts:
-        if part.type == "comment":
-            continue
-        start = part.named_child(0) if part.named_child_count else None
-        prefix = text(start).lower() if start is not None and start.type == "string_start" else ""
-        if "f" in prefix or "b" in prefix or "t" in prefix:
-            return None
-    raw = text(node)
+    quote = 0
+    while quote < len(raw) and raw[quote] not in "'\"":
+        quote += 1
+    prefix = raw[:quote].lower()
+    if "f" in prefix or "b" in prefix or "t" in prefix:
+        return None
+    body = raw[quote:]
+    q = body[:3] if body[:3] in ('"""', "'''") else body[:1]
+    if len(body) >= 2 * len(q) and body.endswith(q) and ("\\" not in body or "r" in prefix):
+        value = body[len(q) : len(body) - len(q)]
+        return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            value = ast.literal_eval(raw.strip())
+            value = ast.literal_eval(raw)
     except Exception:
-        value = _strip_quotes(parts)
+        # Broken escapes or an unterminated literal (syntax errors): keep the text.
+        value = body.strip("'\"")
     return value if isinstance(value, str) else None
-
-
-def _strip_quotes(parts: list[ts.Node]) -> str:
-    """Best-effort string value when the literal does not evaluate (broken escapes, errors)."""
-    out: list[str] = []
-    for part in parts:
-        if part.type == "comment":
-            continue
-        out.extend(text(c) for c in part.named_children if c.type in ("string_content", "escape_sequence"))
-    return "".join(out)
-
-
-def _docstring(block: ts.Node | None) -> str | None:
-    """The cleaned docstring of a body (first statement is a plain string literal)."""
-    if block is None:
-        return None
-    first = _first_named(block)
-    if first is None or first.type != "expression_statement" or first.named_child_count != 1:
-        return None
-    expr = first.named_child(0)
-    if expr is None or expr.type not in _STRING_TYPES:
-        return None
-    value = _string_value(expr)
-    return inspect.cleandoc(value) if value is not None else None
-
-
-def _next_docstring(statement: ts.Node) -> str | None:
-    """An attribute docstring: a string statement right after an assignment."""
-    nxt = statement.next_named_sibling
-    while nxt is not None and nxt.type == "comment":
-        nxt = nxt.next_named_sibling
-    if nxt is None or nxt.type != "expression_statement" or nxt.named_child_count != 1:
-        return None
-    expr = nxt.named_child(0)
-    if expr is None or expr.type not in _STRING_TYPES:
-        return None
-    value = _string_value(expr)
-    return inspect.cleandoc(value) if value is not None else None
-
-
-def _literal_names(node: ts.Node | None) -> list[str] | None:
-    """The strings of a literal list/tuple expression (``+`` of literals allowed), else ``None``."""
-    if node is None:
-        return None
-    out: list[str] = []
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        t = n.type
-        if t in _STRING_TYPES:
-            value = _string_value(n)
-            if value is None:
-                return None
-            out.append(value)
-        elif t in ("list", "tuple", "expression_list", "parenthesized_expression"):
-            stack.extend(reversed([c for c in n.named_children if c.type != "comment"]))
-        elif t == "binary_operator":
-            op = n.child_by_field_name("operator")
-            if op is None or op.type != "+":
-                return None
-            stack.append(n.child_by_field_name("right"))
-            stack.append(n.child_by_field_name("left"))
-        elif t == "comment":
-            continue
-        else:
-            return None
-    return out
-
-
-def _params(parameters: ts.Node | None) -> list[Param]:
-    """Every parameter of a ``parameters`` node with its kind, annotation and default."""
-    params: list[Param] = []
-    if parameters is None:
-        return params
-    kind = POSITIONAL_OR_KEYWORD
-    for child in parameters.named_children:
-        t = child.type
-        if t == "comment":
-            continue
-        if t == "positional_separator":
-            for p in params:
-                if p.kind == POSITIONAL_OR_KEYWORD:
-                    p.kind = POSITIONAL_ONLY
-            continue
-        if t == "keyword_separator":
-            kind = KEYWORD_ONLY
-            continue
-        annotation: str | None = None
-        default: str | None = None
-        target = child
-        if t in ("typed_parameter", "typed_default_parameter", "default_parameter"):
-            ann = child.child_by_field_name("type")
-            annotation = text(ann) if ann is not None else None
-            value = child.child_by_field_name("value")
-            default = text(value) if value is not None else None
-            name_node = child.child_by_field_name("name")
-            target = name_node if name_node is not None else _first_named(child)
-            if target is None:
-                continue
-        tt = target.type
-        if tt == "identifier":
-            params.append(Param(text(target), kind, annotation, default))
-        elif tt == "list_splat_pattern":
-            name = _first_named(target)
-            params.append(Param(text(name), VAR_POSITIONAL, annotation, None))
-            kind = KEYWORD_ONLY
-        elif tt == "dictionary_splat_pattern":
-            name = _first_named(target)
-            params.append(Param(text(name), VAR_KEYWORD, annotation, None))
-        elif tt == "tuple_pattern":  # Python 2 tuple parameter: keep it visible, as written
-            params.append(Param(text(target), kind, annotation, default))
-    return params
-
-
-def _assign_targets(assignment: ts.Node) -> tuple[list[ts.Node], ts.Node | None, ts.Node | None]:
-    """Targets of a (possibly chained) assignment, its annotation node and its value node."""
-    targets: list[ts.Node] = []
-    annotation = None
-    node: ts.Node | None = assignment
-    value = None
-    while node is not None and node.type == "assignment":
-        left = node.child_by_field_name("left")
-        if left is not None:
-            targets.append(left)
-        if annotation is None:
-            annotation = node.child_by_field_name("type")
-        value = node.child_by_field_name("right")
-        node = value
-    # Unpack tuple/list targets iteratively (nesting depth is the source's, not bounded).
-    flat: list[ts.Node] = []
-    stack = list(reversed(targets))
-    while stack:
-        n = stack.pop()
-        if n.type in _PATTERN_TYPES:
-            stack.extend(reversed([c for c in n.named_children if c.type != "comment"]))
-        elif n.type == "list_splat_pattern":
-            inner = _first_named(n)
-            if inner is not None:
-                stack.append(inner)
-        else:
-            flat.append(n)
-    return flat, annotation, value
 
 
 class _Rec:
@@ -338,7 +205,7 @@ class _Rec:
         self.name = name
         self.qualname = qualname
         self.node = node
-        self.outer = outer
+        self.outer = outer  # the decorated definition or the statement: span and hash
         self.parent = parent
         self.frame = -1
         self.decorators: list[str] = []
@@ -352,6 +219,695 @@ class _Rec:
         self.hash: str | None = None
 
 
+class _Scan:
+    """The extraction of one file; :meth:`run` calls the phases in order."""
+
+    def __init__(
+        self, tree: ts.Tree, caps: dict[str, list[ts.Node]], source: bytes, rel_path: str, module: str
+    ):
+        self.tree = tree
+        self.caps = caps
+        self.src = source
+        self.rel_path = rel_path
+        self.module = module
+        filename = rel_path.rsplit("/", 1)[-1]
+        self.filename = filename
+        root = tree.root_node
+        mod = _Rec(
+            PACKAGE if filename.startswith("__init__.") else MODULE,
+            module.rsplit(".", 1)[-1],
+            module,
+            root,
+            root,
+            -1,
+        )
+        mod.docstring = self.docstring(root)
+        self.recs: list[_Rec] = [mod]
+        self.all_events: list[tuple[int, str, ts.Node | None]] = []
+        # Frame table, filled by frames().
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.parents: list[int] = []
+        self.kinds: list[int] = []
+        self.nodes: list[ts.Node] = []
+        self.owner: list[int] = []  # record that owns calls/raises/imports in the frame
+        self.own_rec: list[int] = []  # record of the frame itself when it is a symbol
+        self.flags: list[int] = []
+        self.fid: list[str] = []  # final symbol id of each record, after resolve()
+
+    # -- small helpers ------------------------------------------------------------------
+    def text(self, node: ts.Node | None) -> str:
+        if node is None:
+            return ""
+        return self.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+
+    def frame_of(self, pos: int) -> int:
+        """The innermost frame whose body contains byte ``pos`` (-1: module level)."""
+        starts, ends, parents = self.starts, self.ends, self.parents
+        i = bisect_right(starts, pos) - 1
+        while i >= 0 and ends[i] <= pos:
+            i = parents[i]
+        return i
+
+    def dotted(self, node: ts.Node) -> str | None:
+        """The dotted name ``node`` spells (``os.path.join``), or ``None`` for other expressions."""
+        t = self.text(node)
+        if not _DOTTED.fullmatch(t):
+            return None
+        if "\\" in t or " " in t or "\n" in t or "\t" in t or "\r" in t:
+            t = _LAYOUT.sub("", t)
+        return t
+
+    def string_value(self, node: ts.Node) -> str | None:
+        """The value of a ``string``/``concatenated_string`` node, or ``None`` if not a str."""
+        if node.type == "string":
+            return _literal_string(self.text(node))
+        out = []
+        for part in node.named_children:
+            if part.type == "string":
+                value = _literal_string(self.text(part))
+                if value is None:
+                    return None
+                out.append(value)
+        return "".join(out)
+
+    def docstring(self, block: ts.Node | None) -> str | None:
+        """The cleaned docstring of a body whose first statement is a plain string literal."""
+        if block is None:
+            return None
+        return self._string_statement(_first_named(block))
+
+    def _string_statement(self, statement: ts.Node | None) -> str | None:
+        if statement is None or statement.type != "expression_statement" or statement.named_child_count != 1:
+            return None
+        expr = statement.named_child(0)
+        if expr.type not in _STRING_TYPES:
+            return None
+        value = self.string_value(expr)
+        return inspect.cleandoc(value.rstrip()) if value is not None else None
+
+    def literal_names(self, node: ts.Node | None) -> list[str] | None:
+        """The strings of a literal list/tuple expression (``+`` of literals allowed), else ``None``."""
+        out: list[str] = []
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if n is None:
+                return None
+            t = n.type
+            if t in _STRING_TYPES:
+                value = self.string_value(n)
+                if value is None:
+                    return None
+                out.append(value)
+            elif t in _SEQUENCE_TYPES:
+                stack.extend(reversed([c for c in n.named_children if c.type != "comment"]))
+            elif t == "binary_operator":
+                op = n.child_by_field_name("operator")
+                if op is None or op.type != "+":
+                    return None
+                stack.append(n.child_by_field_name("right"))
+                stack.append(n.child_by_field_name("left"))
+            elif t != "comment":
+                return None
+        return out
+
+    # -- phases -------------------------------------------------------------------------
+    def run(self) -> None:
+        self.frames()
+        self.definitions()
+        self.flow()
+        self.bindings()
+        self.resolve()
+
+    def frames(self) -> None:
+        """Sort every function/class body and lambda by start and link each to its parent."""
+        raw: list[tuple[int, int, int, ts.Node]] = []
+        caps = self.caps
+        for kind, key in (
+            (_F_FUNCTION, "definition.function"),
+            (_F_CLASS, "definition.class"),
+            (_F_LAMBDA, "scope.lambda"),
+        ):
+            for node in caps.get(key, ()):
+                body = node.child_by_field_name("body")
+                if body is None:  # broken definition: an empty frame
+                    raw.append((node.end_byte, -node.end_byte, kind, node))
+                else:
+                    raw.append((body.start_byte, -body.end_byte, kind, node))
+        raw.sort(key=lambda f: (f[0], f[1]))
+        n = len(raw)
+        self.starts = [f[0] for f in raw]
+        self.ends = ends = [-f[1] for f in raw]
+        self.kinds = [f[2] for f in raw]
+        self.nodes = [f[3] for f in raw]
+        self.parents = parents = [-1] * n
+        self.owner = [0] * n
+        self.own_rec = [-1] * n
+        self.flags = [0] * n
+        stack: list[int] = []
+        for i, start in enumerate(self.starts):
+            while stack and ends[stack[-1]] <= start:
+                stack.pop()
+            parents[i] = stack[-1] if stack else -1
+            stack.append(i)
+
+    def definitions(self) -> None:
+        """Classes and functions in the module or in a symbol class become records."""
+        recs, kinds, parents, owner, own_rec = self.recs, self.kinds, self.parents, self.owner, self.own_rec
+        for i, node in enumerate(self.nodes):
+            p = parents[i]
+            parent_owner = owner[p] if p >= 0 else 0
+            kind = kinds[i]
+            in_class = p >= 0 and kinds[p] == _F_CLASS and own_rec[p] >= 0
+            name_node = node.child_by_field_name("name") if kind != _F_LAMBDA else None
+            if name_node is None or (p >= 0 and not in_class):
+                owner[i] = parent_owner
+                continue
+            name = self.text(name_node)
+            parent_rec = own_rec[p] if p >= 0 else 0
+            outer = node.parent
+            if outer is None or outer.type != "decorated_definition":
+                outer = node
+            sym_kind = CLASS if kind == _F_CLASS else (METHOD if in_class else FUNCTION)
+            rec = _Rec(sym_kind, name, f"{recs[parent_rec].qualname}.{name}", node, outer, parent_rec)
+            rec.frame = i
+            if outer is not node:
+                rec.decorators = [
+                    self.text(expr)
+                    for d in outer.named_children
+                    if d.type == "decorator" and (expr := _first_named(d)) is not None
+                ]
+            own_rec[i] = owner[i] = len(recs)
+            recs.append(rec)
+            if sym_kind == CLASS:
+                self.fill_class(rec)
+            else:
+                self.fill_callable(rec, in_class)
+
+    def fill_class(self, rec: _Rec) -> None:
+        node = rec.node
+        bases: list[str] = []
+        keywords: dict[str, str] = {}
+        supers = node.child_by_field_name("superclasses")
+        if supers is not None:
+            for arg in supers.named_children:
+                if arg.type == "keyword_argument":
+                    keywords[self.text(arg.child_by_field_name("name"))] = self.text(
+                        arg.child_by_field_name("value")
+                    )
+                elif arg.type != "comment":
+                    bases.append(self.text(arg))
+        rec.docstring = self.docstring(node.child_by_field_name("body"))
+        meta = keywords.get("metaclass")
+        rec.extra = {
+            "bases": bases,
+            "keywords": keywords,
+            "is_abstract": any(b in _ABC_BASES for b in bases) or (meta is not None and meta in _ABC_META),
+        }
+
+    def fill_callable(self, rec: _Rec, in_class: bool) -> None:
+        node = rec.node
+        callees = {_decorator_callee(d) for d in rec.decorators} if rec.decorators else set()
+        is_static = bool(callees & _STATIC) or (in_class and rec.name in _IMPLICIT_STATIC)
+        is_classmethod = bool(callees & _CLASSMETHOD) or (in_class and rec.name in _IMPLICIT_CLASSMETHOD)
+        params = self.params(node.child_by_field_name("parameters"))
+        returns = node.child_by_field_name("return_type")
+        rec.params = params
+        rec.returns = self.text(returns) if returns is not None else None
+        rec.docstring = self.docstring(node.child_by_field_name("body"))
+        rec.extra = {
+            "is_async": node.child(0).type == "async",
+            "is_property": bool(callees & _PROPERTY),
+            "is_staticmethod": is_static,
+            "is_classmethod": is_classmethod,
+            "is_abstract": bool(callees & _ABSTRACT),
+            "is_overload": bool(callees & _OVERLOAD),
+        }
+        if (
+            in_class
+            and not is_static
+            and params
+            and params[0].kind in (POSITIONAL_ONLY, POSITIONAL_OR_KEYWORD)
+        ):
+            rec.self_name = params[0].name
+
+    def params(self, parameters: ts.Node | None) -> list[Param]:
+        """Every parameter of a ``parameters`` node with its kind, annotation and default."""
+        params: list[Param] = []
+        if parameters is None:
+            return params
+        kind = POSITIONAL_OR_KEYWORD
+        for child in parameters.named_children:
+            t = child.type
+            if t == "positional_separator":
+                for p in params:
+                    if p.kind == POSITIONAL_OR_KEYWORD:
+                        p.kind = POSITIONAL_ONLY
+                continue
+            if t == "keyword_separator":
+                kind = KEYWORD_ONLY
+                continue
+            annotation: str | None = None
+            default: str | None = None
+            target: ts.Node | None = child
+            if t in _TYPED_PARAMS:
+                ann = child.child_by_field_name("type")
+                annotation = self.text(ann) if ann is not None else None
+                value = child.child_by_field_name("value")
+                default = self.text(value) if value is not None else None
+                target = child.child_by_field_name("name")
+                if target is None:
+                    target = _first_named(child)
+                if target is None:
+                    continue
+                t = target.type
+            if t == "identifier":
+                params.append(Param(self.text(target), kind, annotation, default))
+            elif t == "list_splat_pattern":
+                params.append(Param(self.text(_first_named(target)), VAR_POSITIONAL, annotation, None))
+                kind = KEYWORD_ONLY
+            elif t == "dictionary_splat_pattern":
+                params.append(Param(self.text(_first_named(target)), VAR_KEYWORD, annotation, None))
+            elif t == "tuple_pattern":  # Python 2 tuple parameter: keep it visible, as written
+                params.append(Param(self.text(target), kind, annotation, default))
+        return params
+
+    def flow(self) -> None:
+        """``raise``, ``yield`` and ``return`` facts, each credited to its frame or owner."""
+        caps, recs, kinds, owner, flags = self.caps, self.recs, self.kinds, self.owner, self.flags
+        for node in caps.get("raise", ()):
+            exc = _first_named(node)
+            cause = node.child_by_field_name("cause")
+            if exc is None or (cause is not None and exc.start_byte == cause.start_byte):
+                continue  # bare re-raise
+            if exc.type == "call":
+                exc = exc.child_by_field_name("function")
+            name = self.dotted(exc) if exc is not None else None
+            f = self.frame_of(node.start_byte)
+            if name is not None and f >= 0:
+                recs[owner[f]].raises.add(name)
+        for node in caps.get("yield", ()):
+            f = self.frame_of(node.start_byte)
+            if f >= 0 and kinds[f] != _F_CLASS:
+                value = _first_named(node)
+                is_from = node.child_count > 1 and node.child(1).type == "from"
+                valued = value is not None and (is_from or self.text(value) != "None")
+                flags[f] |= _GENERATOR | (_YIELDS_VALUE if valued else 0)
+        for node in caps.get("return", ()):
+            f = self.frame_of(node.start_byte)
+            if f >= 0 and kinds[f] == _F_FUNCTION:
+                value = _first_named(node)
+                if value is not None and self.text(value) != "None":
+                    flags[f] |= _RETURNS_VALUE
+        for rec in recs:
+            if rec.kind in (FUNCTION, METHOD):
+                bits = flags[rec.frame]
+                rec.extra["is_generator"] = bool(bits & _GENERATOR)
+                rec.extra["yields_value"] = bool(bits & _YIELDS_VALUE)
+                rec.extra["returns_value"] = bool(bits & _RETURNS_VALUE)
+
+    def bindings(self) -> None:
+        """Module/class variables, ``self.x`` attributes and ``__all__`` changes."""
+        recs, own_rec, frame_of = self.recs, self.own_rec, self.frame_of
+        for node in self.caps.get("assignment", ()):
+            f = frame_of(node.start_byte)
+            scope = own_rec[f] if f >= 0 else 0
+            if scope < 0:
+                continue
+            srec = recs[scope]
+            if srec.kind == FUNCTION:
+                continue
+            if srec.kind == METHOD:
+                if srec.self_name is not None:
+                    self.self_attributes(node, srec)
+                continue
+            targets, ann_node, value_node = self.assign_targets(node)
+            annotation = self.text(ann_node) if ann_node is not None and len(targets) == 1 else None
+            line = node.start_point[0] + 1
+            statement = node.parent or node
+            value = self.text(value_node)[:_VALUE_LIMIT] if value_node is not None else None
+            docstring = None
+            for i, t in enumerate(targets):
+                if t.type != "identifier":
+                    continue
+                name = self.text(t)
+                if i == 0:
+                    docstring = self._string_statement(_next_statement(statement))
+                rec = _Rec(VARIABLE, name, f"{srec.qualname}.{name}", node, statement, scope)
+                rec.extra = {
+                    "value": value,
+                    "annotation": annotation,
+                    "is_constant": bool(_CONSTANT.fullmatch(name)),
+                }
+                rec.docstring = docstring
+                recs.append(rec)
+                if srec.kind == CLASS:
+                    srec.attributes.append({"name": name, "annotation": annotation, "line": line})
+                elif name == "__all__":
+                    self.all_events.append((node.start_byte, "assign", value_node))
+        for node in self.caps.get("all.augment", ()):
+            op = node.child_by_field_name("operator")
+            if op is not None and op.type == "+=" and frame_of(node.start_byte) == -1:
+                self.all_events.append((node.start_byte, "extend", node.child_by_field_name("right")))
+        for node in self.caps.get("type_alias", ()):
+            f = frame_of(node.start_byte)
+            scope = own_rec[f] if f >= 0 else 0
+            if scope < 0 or recs[scope].kind in (FUNCTION, METHOD):
+                continue
+            ident = node.child_by_field_name("left")
+            while ident is not None and ident.type != "identifier":
+                ident = _first_named(ident)
+            if ident is None:
+                continue
+            name = self.text(ident)
+            right = node.child_by_field_name("right")
+            rec = _Rec(VARIABLE, name, f"{recs[scope].qualname}.{name}", node, node, scope)
+            rec.extra = {
+                "value": self.text(right)[:_VALUE_LIMIT] if right is not None else None,
+                "annotation": None,
+                "is_constant": bool(_CONSTANT.fullmatch(name)),
+                "is_type_alias": True,
+            }
+            recs.append(rec)
+
+    def self_attributes(self, node: ts.Node, method: _Rec) -> None:
+        """Record ``self.x = ...`` (also unpacked, also annotated) on the method's class."""
+        left = node.child_by_field_name("left")
+        if left is None or (left.type != "attribute" and left.type not in _PATTERN_TYPES):
+            return
+        targets, ann_node, _value = self.assign_targets(node)
+        annotation = self.text(ann_node) if ann_node is not None and len(targets) == 1 else None
+        line = node.start_point[0] + 1
+        cls = self.recs[method.parent]
+        for t in targets:
+            if t.type != "attribute":
+                continue
+            obj = t.child_by_field_name("object")
+            attr = t.child_by_field_name("attribute")
+            if (
+                obj is not None
+                and attr is not None
+                and obj.type == "identifier"
+                and self.text(obj) == method.self_name
+            ):
+                cls.attributes.append({"name": self.text(attr), "annotation": annotation, "line": line})
+
+    @staticmethod
+    def assign_targets(assignment: ts.Node) -> tuple[list[ts.Node], ts.Node | None, ts.Node | None]:
+        """Targets of a (possibly chained) assignment, its annotation node and its value node."""
+        targets: list[ts.Node] = []
+        annotation = None
+        node: ts.Node | None = assignment
+        value = None
+        while node is not None and node.type == "assignment":
+            left = node.child_by_field_name("left")
+            if left is not None:
+                targets.append(left)
+            if annotation is None:
+                annotation = node.child_by_field_name("type")
+            value = node.child_by_field_name("right")
+            node = value
+        flat: list[ts.Node] = []
+        stack = list(reversed(targets))
+        while stack:  # unpack tuple/list targets without recursion
+            n = stack.pop()
+            if n.type in _PATTERN_TYPES:
+                stack.extend(reversed([c for c in n.named_children if c.type != "comment"]))
+            elif n.type == "list_splat_pattern":
+                inner = _first_named(n)
+                if inner is not None:
+                    stack.append(inner)
+            else:
+                flat.append(n)
+        return flat, annotation, value
+
+    def resolve(self) -> None:
+        """Keep one record per qualname (see the module docstring) and fix every final id."""
+        recs = self.recs
+        winner: dict[str, int] = {}
+        for idx in range(1, len(recs)):
+            rec = recs[idx]
+            prev_idx = winner.get(rec.qualname)
+            if prev_idx is None:
+                winner[rec.qualname] = idx
+                continue
+            prev = recs[prev_idx]
+            if rec.kind == VARIABLE:
+                if prev.kind == VARIABLE:
+                    if rec.extra["annotation"] is None:
+                        rec.extra["annotation"] = prev.extra["annotation"]
+                    winner[rec.qualname] = idx
+                continue
+            accessor = _property_accessor(rec)
+            if accessor and prev.kind in (FUNCTION, METHOD) and prev.extra.get("is_property"):
+                prev.extra[accessor] = True
+                prev.raises |= rec.raises
+                prev.hash = content_hash(self.node_bytes(prev.outer) + self.node_bytes(rec.outer))
+                continue
+            winner[rec.qualname] = idx
+        alive = [True] * len(recs)
+        ids: set[str] = {self.module}
+        for idx in range(1, len(recs)):
+            rec = recs[idx]
+            alive[idx] = winner.get(rec.qualname) == idx and alive[rec.parent]
+            if alive[idx]:
+                ids.add(rec.qualname)
+        self.alive = alive
+        fid = [f"py:{self.module}"] * len(recs)
+        for idx in range(1, len(recs)):
+            qualname = recs[idx].qualname
+            fid[idx] = f"py:{qualname}" if qualname in ids else fid[recs[idx].parent]
+        self.fid = fid
+
+    def node_bytes(self, node: ts.Node) -> bytes:
+        return self.src[node.start_byte : node.end_byte]
+
+    def calls(self) -> list[CallRecord]:
+        """Call sites in source order, each credited to its owning symbol."""
+        src, starts, ends, parents = self.src, self.starts, self.ends, self.parents
+        module_id = self.fid[0]
+        frame_ids = [self.fid[o] for o in self.owner]
+        found: list[tuple[int, CallRecord]] = []
+        for node in self.caps.get("call.name", ()):
+            s = node.start_byte
+            callee = src[s : node.end_byte].decode("utf-8", "replace")
+            if callee == "super":
+                grand = node.parent.parent
+                if grand is not None and grand.type == "attribute":
+                    continue  # recorded as super().name
+            i = bisect_right(starts, s) - 1
+            while i >= 0 and ends[i] <= s:
+                i = parents[i]
+            found.append(
+                (s, CallRecord(frame_ids[i] if i >= 0 else module_id, callee, node.start_point[0] + 1))
+            )
+        for node in self.caps.get("call.attribute", ()):
+            s = node.start_byte
+            callee = src[s : node.end_byte].decode("utf-8", "replace")
+            if not _DOTTED.fullmatch(callee):
+                callee = self.super_callee(node)
+                if callee is None:
+                    continue
+            elif "\\" in callee or " " in callee or "\n" in callee or "\t" in callee or "\r" in callee:
+                callee = _LAYOUT.sub("", callee)
+            i = bisect_right(starts, s) - 1
+            while i >= 0 and ends[i] <= s:
+                i = parents[i]
+            found.append(
+                (s, CallRecord(frame_ids[i] if i >= 0 else module_id, callee, node.start_point[0] + 1))
+            )
+            if i == -1 and callee in ("__all__.extend", "__all__.append"):
+                self.all_events.append((s, callee[8:], node.parent))
+        found.sort(key=lambda c: c[0])
+        return [c for _pos, c in found]
+
+    def super_callee(self, node: ts.Node) -> str | None:
+        """``super().name`` for ``super(...).name``; ``None`` for any other non-dotted callee."""
+        obj = node.child_by_field_name("object")
+        attr = node.child_by_field_name("attribute")
+        if obj is None or attr is None or obj.type != "call":
+            return None
+        fn = obj.child_by_field_name("function")
+        if fn is None or fn.type != "identifier" or self.text(fn) != "super":
+            return None
+        return f"super().{self.text(attr)}"
+
+    def imports(self) -> list[ImportRecord]:
+        """One record per bound name, scoped to the owning symbol."""
+        records: list[ImportRecord] = []
+        for node in self.caps.get("import", ()):
+            f = self.frame_of(node.start_byte)
+            scope = self.fid[self.owner[f] if f >= 0 else 0]
+            records.extend(self.import_records(node, scope))
+        return records
+
+    def import_records(self, node: ts.Node, scope: str) -> list[ImportRecord]:
+        line = node.start_point[0] + 1
+        records: list[ImportRecord] = []
+        if node.type == "import_statement":
+            for child in node.named_children:
+                if child.type == "dotted_name":
+                    name = _LAYOUT.sub("", self.text(child))
+                    records.append(ImportRecord(scope, name, None, name.split(".", 1)[0], line))
+                elif child.type == "aliased_import":
+                    target = _LAYOUT.sub("", self.text(child.child_by_field_name("name")))
+                    alias = self.text(child.child_by_field_name("alias")) or None
+                    records.append(ImportRecord(scope, target, None, alias, line))
+            return records
+        level = 0
+        module = ""
+        if node.type == "future_import_statement":
+            module = "__future__"
+        else:
+            mod_node = node.child_by_field_name("module_name")
+            if mod_node is not None and mod_node.type == "relative_import":
+                for c in mod_node.named_children:
+                    if c.type == "import_prefix":
+                        level = self.text(c).count(".")
+                    elif c.type == "dotted_name":
+                        module = _LAYOUT.sub("", self.text(c))
+            elif mod_node is not None:
+                module = _LAYOUT.sub("", self.text(mod_node))
+        for child in node.children_by_field_name("name"):
+            if child.type == "dotted_name":
+                name = _LAYOUT.sub("", self.text(child))
+                records.append(ImportRecord(scope, module, name, name, line, level))
+            elif child.type == "aliased_import":
+                name = _LAYOUT.sub("", self.text(child.child_by_field_name("name")))
+                alias = self.text(child.child_by_field_name("alias")) or name
+                records.append(ImportRecord(scope, module, name, alias, line, level))
+        if any(c.type == "wildcard_import" for c in node.named_children):
+            records.append(ImportRecord(scope, module, "*", None, line, level))
+        return records
+
+    def has_main(self) -> bool:
+        if self.filename == "__main__.py":
+            return True
+        for node in self.caps.get("main.condition", ()):
+            if self.frame_of(node.start_byte) == -1:
+                guard = _LAYOUT.sub("", self.text(node)).replace("'", '"')
+                if guard in _MAIN_GUARDS:
+                    return True
+        return False
+
+    def exports(self) -> list[str] | None:
+        """The literal ``__all__`` after its assignments and extensions in source order, or ``None``."""
+        names: list[str] | None = None
+        assigned = False
+        for _pos, op, node in sorted(self.all_events, key=lambda e: e[0]):
+            if op == "assign":
+                assigned = True
+                names = self.literal_names(node)
+                continue
+            if not assigned or names is None:
+                continue
+            arg = node
+            if op in ("extend", "append") and node is not None and node.type == "call":
+                args = node.child_by_field_name("arguments")
+                arg = _first_named(args) if args is not None else None
+            if op == "append":
+                value = self.string_value(arg) if arg is not None and arg.type in _STRING_TYPES else None
+                names = [*names, value] if value is not None else None
+            else:
+                more = self.literal_names(arg)
+                names = names + more if more is not None else None
+        return names
+
+    def symbols(self, last_line: int, exports: list[str] | None) -> tuple[list[Symbol], list[Edge]]:
+        """The surviving records as symbols in source order, with publicness and edges."""
+        recs, alive = self.recs, self.alive
+        mod_public = all(not _is_private(part) for part in self.module.split(".") if part)
+        order = sorted((i for i in range(len(recs)) if alive[i]), key=lambda i: (recs[i].outer.start_byte, i))
+        public = [False] * len(recs)
+        symbols: list[Symbol] = []
+        edges: list[Edge] = []
+        for idx in order:
+            rec = recs[idx]
+            if idx == 0:
+                public[0] = mod_public
+            elif rec.parent == 0 and exports is not None:
+                public[idx] = mod_public and rec.name in exports
+            else:
+                public[idx] = public[rec.parent] and not _is_private(rec.name)
+            if rec.kind in (FUNCTION, METHOD):
+                rec.extra["raises"] = sorted(rec.raises)
+                if rec.extra["is_abstract"] and recs[rec.parent].kind == CLASS:
+                    # Classes are filled before their methods: complete the flag here.
+                    recs[rec.parent].extra["is_abstract"] = True
+            elif rec.kind == CLASS:
+                rec.extra["attributes"] = _dedupe_attributes(rec.attributes)
+            if idx == 0:
+                start, end = 1, last_line
+                digest = content_hash(self.src)
+            else:
+                start, end = rec.outer.start_point[0] + 1, rec.outer.end_point[0] + 1
+                digest = rec.hash or content_hash(self.node_bytes(rec.outer))
+            sym = Symbol(
+                id=f"py:{rec.qualname}",
+                kind=rec.kind,
+                name=rec.name,
+                qualname=rec.qualname,
+                language="python",
+                file=self.rel_path,
+                line_start=start,
+                line_end=end,
+                hash=digest,
+                public=public[idx],
+                parent=None if idx == 0 else f"py:{recs[rec.parent].qualname}",
+                params=rec.params,
+                returns=rec.returns,
+                decorators=rec.decorators,
+                docstring=rec.docstring,
+                extra=rec.extra,
+            )
+            symbols.append(sym)
+            if sym.parent is not None:
+                edges.append(Edge(sym.parent, sym.id, CONTAINS, line=start))
+        return symbols, edges
+
+
+def _next_statement(statement: ts.Node) -> ts.Node | None:
+    nxt = statement.next_named_sibling
+    while nxt is not None and nxt.type == "comment":
+        nxt = nxt.next_named_sibling
+    return nxt
+
+
+def _property_accessor(rec: _Rec) -> str | None:
+    """``"setter"``/``"deleter"`` when ``rec`` is decorated ``@<its name>.setter``/``.deleter``."""
+    for d in rec.decorators:
+        path = _decorator_callee(d)
+        if path == f"{rec.name}.setter":
+            return "setter"
+        if path == f"{rec.name}.deleter":
+            return "deleter"
+    return None
+
+
+def _dedupe_attributes(attributes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per attribute name, at its first line, with the first annotation seen."""
+    out: dict[str, dict[str, Any]] = {}
+    for attr in sorted(attributes, key=lambda a: a["line"]):
+        prev = out.get(attr["name"])
+        if prev is None:
+            out[attr["name"]] = dict(attr)
+        elif prev["annotation"] is None and attr["annotation"] is not None:
+            prev["annotation"] = attr["annotation"]
+    return list(out.values())
+
+
+@lru_cache(maxsize=8)
+def _packages(modules: frozenset[str]) -> frozenset[str]:
+    """Module names that have a submodule in ``modules`` (hence are packages)."""
+    out: set[str] = set()
+    for name in modules:
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            out.add(".".join(parts[:i]))
+    return frozenset(out)
+
+
 class PythonAdapter(LanguageAdapter):
     """Evidence for Python files (``.py``): see the module docstring for the rules."""
 
@@ -362,7 +918,6 @@ class PythonAdapter(LanguageAdapter):
         """Return the tree-sitter-python grammar."""
         return tree_sitter_python.language()
 
-    # -- module names ----------------------------------------------------------------------
     def module_name(self, rel_path: str, files: frozenset[str]) -> str:
         """Return the dotted import path of ``rel_path`` from the repository layout.
 
@@ -393,10 +948,9 @@ class PythonAdapter(LanguageAdapter):
         else:
             roots = [i for i, d in enumerate(dirs) if d in _SOURCE_ROOTS]
             chain = dirs[roots[-1] + 1 :] if roots else dirs
-        names = [*chain, stem] if stem != "__init__" or not chain else list(chain)
+        names = list(chain) if stem == "__init__" and chain else [*chain, stem]
         return ".".join(n.replace(".", "_") for n in names)
 
-    # -- import resolution -----------------------------------------------------------------
     def resolve_import(self, record: ImportRecord, module: str, modules: frozenset[str]) -> str:
         """Return the absolute dotted target of ``record`` imported from ``module``.
 
@@ -419,504 +973,20 @@ class PythonAdapter(LanguageAdapter):
             return "." * record.level + ".".join([*written, *member])
         return ".".join([*base[: len(base) - drop], *written, *member])
 
-    # -- extraction ------------------------------------------------------------------------
     def extract(self, source: bytes, rel_path: str, module: str) -> FileEvidence:
         """Extract symbols, contains-edges, imports and calls from one Python file."""
         ev = self.new_evidence(source, rel_path, module)
         tree = self.parse(source)
         root = tree.root_node
-        caps = self.captures(root)
-
-        filename = rel_path.rsplit("/", 1)[-1]
-        is_package = filename.startswith("__init__.")
+        scan = _Scan(tree, self.captures(root), source, rel_path, module)
+        scan.run()
+        ev.calls = scan.calls()
+        ev.imports = scan.imports()
+        exports = scan.exports()
+        scan.recs[0].extra = {"all": exports, "has_main": scan.has_main(), "has_errors": root.has_error}
         last_line = max(1, source.count(b"\n") + (0 if not source or source.endswith(b"\n") else 1))
-        mod_name = module.rsplit(".", 1)[-1]
-        mod_rec = _Rec(PACKAGE if is_package else MODULE, mod_name, module, root, root, -1)
-        mod_rec.docstring = _docstring(root)
-        recs: list[_Rec] = [mod_rec]
-
-        # -- frame table: every function/class body and lambda, sorted by start --------------
-        raw_frames: list[tuple[int, int, int, ts.Node]] = []
-        for node in caps.get("definition.function", ()):
-            body = node.child_by_field_name("body")
-            s, e = (body.start_byte, body.end_byte) if body is not None else (node.end_byte, node.end_byte)
-            raw_frames.append((s, -e, _F_FUNCTION, node))
-        for node in caps.get("definition.class", ()):
-            body = node.child_by_field_name("body")
-            s, e = (body.start_byte, body.end_byte) if body is not None else (node.end_byte, node.end_byte)
-            raw_frames.append((s, -e, _F_CLASS, node))
-        for node in caps.get("scope.lambda", ()):
-            body = node.child_by_field_name("body")
-            s, e = (body.start_byte, body.end_byte) if body is not None else (node.end_byte, node.end_byte)
-            raw_frames.append((s, -e, _F_LAMBDA, node))
-        raw_frames.sort(key=lambda f: (f[0], f[1]))
-        n_frames = len(raw_frames)
-        starts = [f[0] for f in raw_frames]
-        ends = [-f[1] for f in raw_frames]
-        parents = [-1] * n_frames
-        owner = [0] * n_frames  # record index of the symbol that owns calls/raises in the frame
-        own_rec = [-1] * n_frames  # record index when the frame is itself a symbol
-        flags = [0] * n_frames  # bit 1: generator, 2: yields a value, 4: returns a value
-        stack: list[int] = []
-        for i in range(n_frames):
-            s = starts[i]
-            while stack and ends[stack[-1]] <= s:
-                stack.pop()
-            parents[i] = stack[-1] if stack else -1
-            stack.append(i)
-
-        def frame_of(pos: int) -> int:
-            i = bisect_right(starts, pos) - 1
-            while i >= 0 and ends[i] <= pos:
-                i = parents[i]
-            return i
-
-        # -- definitions become records when they sit in the module or a symbol class --------
-        for i, (_s, _e, fkind, node) in enumerate(raw_frames):
-            p = parents[i]
-            parent_owner = owner[p] if p >= 0 else 0
-            if fkind == _F_LAMBDA:
-                owner[i] = parent_owner
-                continue
-            in_class = p >= 0 and raw_frames[p][2] == _F_CLASS and own_rec[p] >= 0
-            if p >= 0 and not in_class:
-                owner[i] = parent_owner
-                continue
-            parent_rec = own_rec[p] if p >= 0 else 0
-            name_node = node.child_by_field_name("name")
-            name = text(name_node) if name_node is not None else ""
-            if not name:
-                owner[i] = parent_owner
-                continue
-            outer = (
-                node.parent
-                if node.parent is not None and node.parent.type == "decorated_definition"
-                else node
-            )
-            kind = CLASS if fkind == _F_CLASS else (METHOD if in_class else FUNCTION)
-            rec = _Rec(kind, name, f"{recs[parent_rec].qualname}.{name}", node, outer, parent_rec)
-            rec.frame = i
-            if outer is not node:
-                rec.decorators = [
-                    text(expr)
-                    for d in outer.named_children
-                    if d.type == "decorator" and (expr := _first_named(d)) is not None
-                ]
-            own_rec[i] = owner[i] = len(recs)
-            recs.append(rec)
-            if kind == CLASS:
-                self._fill_class(rec)
-            else:
-                self._fill_callable(rec, in_class)
-
-        # -- module-level facts ----------------------------------------------------------
-        all_events: list[tuple[int, str, ts.Node | None]] = []
-        has_main = filename == "__main__.py"
-        for node in caps.get("main.condition", ()):
-            if (
-                frame_of(node.start_byte) == -1
-                and _LAYOUT.sub("", text(node)).replace("'", '"') in _MAIN_GUARDS
-            ):
-                has_main = True
-        for node in caps.get("all.augment", ()):
-            op = node.child_by_field_name("operator")
-            if frame_of(node.start_byte) == -1 and op is not None and op.type == "+=":
-                all_events.append((node.start_byte, "extend", node.child_by_field_name("right")))
-
-        # -- calls -----------------------------------------------------------------------
-        calls: list[tuple[int, int, str, int]] = []
-        for node in caps.get("call.name", ()):
-            callee = text(node)
-            if callee == "super":
-                parent = node.parent
-                if parent is not None and parent.parent is not None and parent.parent.type == "attribute":
-                    continue  # recorded as super().name below
-            f = frame_of(node.start_byte)
-            calls.append((node.start_byte, owner[f] if f >= 0 else 0, callee, node.start_point[0] + 1))
-        for node in caps.get("call.attribute", ()):
-            callee = _dotted(node)
-            if callee is None:
-                callee = _super_callee(node)
-                if callee is None:
-                    continue
-            f = frame_of(node.start_byte)
-            calls.append((node.start_byte, owner[f] if f >= 0 else 0, callee, node.start_point[0] + 1))
-            if f == -1 and callee in ("__all__.extend", "__all__.append") and node.parent is not None:
-                all_events.append((node.start_byte, callee.rsplit(".", 1)[1], node.parent))
-
-        # -- raises, yields, returns -------------------------------------------------------
-        for node in caps.get("raise", ()):
-            exc = _first_named(node)
-            cause = node.child_by_field_name("cause")
-            if exc is None or (cause is not None and exc.start_byte == cause.start_byte):
-                continue  # bare re-raise
-            if exc.type == "call":
-                exc = exc.child_by_field_name("function")
-            name = _dotted(exc) if exc is not None else None
-            if name is None:
-                continue
-            f = frame_of(node.start_byte)
-            if f >= 0:
-                recs[owner[f]].raises.add(name)
-        for node in caps.get("yield", ()):
-            f = frame_of(node.start_byte)
-            if f >= 0 and raw_frames[f][2] != _F_CLASS:
-                value = _first_named(node)
-                is_from = node.child_count > 1 and node.child(1).type == "from"
-                flags[f] |= 1 | (2 if value is not None and (is_from or text(value) != "None") else 0)
-        for node in caps.get("return", ()):
-            f = frame_of(node.start_byte)
-            if f >= 0 and raw_frames[f][2] == _F_FUNCTION:
-                value = _first_named(node)
-                if value is not None and text(value) != "None":
-                    flags[f] |= 4
-
-        # -- imports ---------------------------------------------------------------------
-        imports: list[tuple[int, ImportRecord]] = []
-        for node in caps.get("import", ()):
-            f = frame_of(node.start_byte)
-            scope = owner[f] if f >= 0 else 0
-            for record in _import_records(node):
-                imports.append((scope, record))
-
-        # -- variables and attributes --------------------------------------------------------
-        for node in caps.get("assignment", ()):
-            f = frame_of(node.start_byte)
-            if f == -1:
-                scope = 0
-            else:
-                scope = own_rec[f]
-                if scope < 0:
-                    continue
-            srec = recs[scope]
-            if srec.kind == FUNCTION or (srec.kind == METHOD and srec.self_name is None):
-                continue
-            targets, ann_node, value_node = _assign_targets(node)
-            annotation = text(ann_node) if ann_node is not None else None
-            line = node.start_point[0] + 1
-            if srec.kind == METHOD:
-                cls = recs[srec.parent]
-                for t in targets:
-                    if t.type != "attribute":
-                        continue
-                    obj = t.child_by_field_name("object")
-                    attr = t.child_by_field_name("attribute")
-                    if obj is None or attr is None or obj.type != "identifier" or text(obj) != srec.self_name:
-                        continue
-                    ann = annotation if len(targets) == 1 else None
-                    cls.attributes.append({"name": text(attr), "annotation": ann, "line": line})
-                continue
-            statement = node.parent if node.parent is not None else node
-            value = text(value_node)[:_VALUE_LIMIT] if value_node is not None else None
-            for t in targets:
-                if t.type != "identifier":
-                    continue
-                name = text(t)
-                ann = annotation if len(targets) == 1 else None
-                rec = _Rec(VARIABLE, name, f"{srec.qualname}.{name}", node, statement, scope)
-                rec.extra = {
-                    "value": value,
-                    "annotation": ann,
-                    "is_constant": bool(_CONSTANT.fullmatch(name)),
-                }
-                rec.docstring = _next_docstring(statement)
-                recs.append(rec)
-                if srec.kind == CLASS:
-                    srec.attributes.append({"name": name, "annotation": ann, "line": line})
-                if scope == 0 and name == "__all__":
-                    all_events.append((node.start_byte, "assign", value_node))
-        for node in caps.get("type_alias", ()):
-            f = frame_of(node.start_byte)
-            scope = 0 if f == -1 else own_rec[f]
-            if scope < 0 or recs[scope].kind not in (MODULE, PACKAGE, CLASS):
-                continue
-            left = node.child_by_field_name("left")
-            ident = left
-            while ident is not None and ident.type != "identifier":
-                ident = _first_named(ident)
-            if ident is None:
-                continue
-            name = text(ident)
-            right = node.child_by_field_name("right")
-            rec = _Rec(VARIABLE, name, f"{recs[scope].qualname}.{name}", node, node, scope)
-            rec.extra = {
-                "value": text(right)[:_VALUE_LIMIT] if right is not None else None,
-                "annotation": None,
-                "is_constant": bool(_CONSTANT.fullmatch(name)),
-                "is_type_alias": True,
-            }
-            recs.append(rec)
-
-        # -- per-frame facts into their records -------------------------------------------
-        for rec in recs:
-            if rec.kind in (FUNCTION, METHOD):
-                bits = flags[rec.frame]
-                rec.extra["is_generator"] = bool(bits & 1)
-                rec.extra["yields_value"] = bool(bits & 2)
-                rec.extra["returns_value"] = bool(bits & 4)
-
-        # -- one symbol per qualname --------------------------------------------------------
-        winner: dict[str, int] = {}
-        for idx in range(1, len(recs)):
-            rec = recs[idx]
-            prev_idx = winner.get(rec.qualname)
-            if prev_idx is None:
-                winner[rec.qualname] = idx
-                continue
-            prev = recs[prev_idx]
-            if rec.kind == VARIABLE:
-                if prev.kind == VARIABLE:
-                    if rec.extra["annotation"] is None:
-                        rec.extra["annotation"] = prev.extra["annotation"]
-                    winner[rec.qualname] = idx
-                continue
-            accessor = _property_accessor(rec)
-            if accessor and prev.kind in (FUNCTION, METHOD) and prev.extra.get("is_property"):
-                prev.extra[accessor] = True
-                prev.raises |= rec.raises
-                prev.hash = content_hash((prev.outer.text or b"") + (rec.outer.text or b""))
-                continue
-            winner[rec.qualname] = idx
-        alive = [False] * len(recs)
-        alive[0] = True
-        for idx in range(1, len(recs)):
-            rec = recs[idx]
-            alive[idx] = winner.get(rec.qualname) == idx and alive[rec.parent]
-        ids = {recs[i].qualname for i in range(len(recs)) if alive[i]}
-
-        def final_id(idx: int) -> str:
-            while idx > 0 and recs[idx].qualname not in ids:
-                idx = recs[idx].parent
-            return f"py:{recs[idx].qualname}"
-
-        # -- module facts, publicness and symbols -------------------------------------------
-        exported = _exports(all_events)
-        mod_public = all(not _is_private(part) for part in module.split(".") if part)
-        mod_rec.extra = {"all": exported, "has_main": has_main, "has_errors": root.has_error}
-        order = sorted((i for i in range(len(recs)) if alive[i]), key=lambda i: (recs[i].outer.start_byte, i))
-        public = [False] * len(recs)
-        symbols: list[Symbol] = []
-        abstract_classes: set[int] = set()
-        for idx in order:
-            rec = recs[idx]
-            if idx == 0:
-                public[0] = mod_public
-            elif rec.parent == 0 and exported is not None:
-                public[idx] = mod_public and rec.name in exported
-            else:
-                public[idx] = public[rec.parent] and not _is_private(rec.name)
-            if rec.kind in (FUNCTION, METHOD):
-                rec.extra["raises"] = sorted(rec.raises)
-                if rec.extra.get("is_abstract") and recs[rec.parent].kind == CLASS:
-                    abstract_classes.add(rec.parent)
-            elif rec.kind == CLASS:
-                rec.extra["attributes"] = _dedupe_attributes(rec.attributes)
-            start, end = (
-                (1, last_line) if idx == 0 else (rec.outer.start_point[0] + 1, rec.outer.end_point[0] + 1)
-            )
-            sym = Symbol(
-                id=f"py:{rec.qualname}",
-                kind=rec.kind,
-                name=rec.name,
-                qualname=rec.qualname,
-                language=self.language,
-                file=rel_path,
-                line_start=start,
-                line_end=end,
-                hash=rec.hash or node_hash(rec.outer),
-                public=public[idx],
-                parent=None if idx == 0 else f"py:{recs[rec.parent].qualname}",
-                params=rec.params,
-                returns=rec.returns,
-                decorators=rec.decorators,
-                docstring=rec.docstring,
-                extra=rec.extra,
-            )
-            symbols.append(sym)
-            if sym.parent is not None:
-                ev.edges.append(Edge(sym.parent, sym.id, CONTAINS, line=start))
-        # Classes are filled before their methods are known; complete the flag here (the
-        # extra dict is shared with the Symbol).
-        for idx in abstract_classes:
-            recs[idx].extra["is_abstract"] = True
-
-        ev.symbols = symbols
-        ev.imports = []
-        for scope, record in imports:
-            record.scope = final_id(scope)
-            ev.imports.append(record)
-        calls.sort(key=lambda c: c[0])
-        ev.calls = [CallRecord(final_id(scope), callee, line) for _pos, scope, callee, line in calls]
+        ev.symbols, ev.edges = scan.symbols(last_line, exports)
         if root.has_error:
             ev.has_errors = True
             ev.error_lines = error_lines(tree)
         return ev
-
-    # -- per-definition details -----------------------------------------------------------
-    @staticmethod
-    def _fill_class(rec: _Rec) -> None:
-        node = rec.node
-        bases: list[str] = []
-        keywords: dict[str, str] = {}
-        supers = node.child_by_field_name("superclasses")
-        if supers is not None:
-            for arg in supers.named_children:
-                if arg.type == "comment":
-                    continue
-                if arg.type == "keyword_argument":
-                    key = arg.child_by_field_name("name")
-                    val = arg.child_by_field_name("value")
-                    keywords[text(key)] = text(val)
-                else:
-                    bases.append(text(arg))
-        rec.docstring = _docstring(node.child_by_field_name("body"))
-        meta = keywords.get("metaclass")
-        rec.extra = {
-            "bases": bases,
-            "keywords": keywords,
-            "is_abstract": any(b in _ABC_BASES for b in bases) or (meta is not None and meta in _ABC_META),
-        }
-
-    @staticmethod
-    def _fill_callable(rec: _Rec, in_class: bool) -> None:
-        node = rec.node
-        callees = {_decorator_callee(d) for d in rec.decorators}
-        is_static = bool(callees & _STATIC) or (in_class and rec.name in _IMPLICIT_STATIC)
-        is_classmethod = bool(callees & _CLASSMETHOD) or (in_class and rec.name in _IMPLICIT_CLASSMETHOD)
-        params = _params(node.child_by_field_name("parameters"))
-        returns = node.child_by_field_name("return_type")
-        rec.params = params
-        rec.returns = text(returns) if returns is not None else None
-        rec.docstring = _docstring(node.child_by_field_name("body"))
-        first = node.child(0)
-        rec.extra = {
-            "is_async": first is not None and first.type == "async",
-            "is_property": bool(callees & _PROPERTY),
-            "is_staticmethod": is_static,
-            "is_classmethod": is_classmethod,
-            "is_abstract": bool(callees & _ABSTRACT),
-            "is_overload": bool(callees & _OVERLOAD),
-        }
-        if (
-            in_class
-            and not is_static
-            and params
-            and params[0].kind in (POSITIONAL_ONLY, POSITIONAL_OR_KEYWORD)
-        ):
-            rec.self_name = params[0].name
-
-
-def _property_accessor(rec: _Rec) -> str | None:
-    """``"setter"``/``"deleter"`` when ``rec`` is decorated ``@<its name>.setter``/``.deleter``."""
-    for d in rec.decorators:
-        path = _decorator_callee(d)
-        if path == f"{rec.name}.setter":
-            return "setter"
-        if path == f"{rec.name}.deleter":
-            return "deleter"
-    return None
-
-
-def _super_callee(node: ts.Node) -> str | None:
-    """``super().name`` for ``super(...).name``; ``None`` for any other non-dotted callee."""
-    obj = node.child_by_field_name("object")
-    attr = node.child_by_field_name("attribute")
-    if obj is None or attr is None or obj.type != "call":
-        return None
-    fn = obj.child_by_field_name("function")
-    if fn is None or fn.type != "identifier" or text(fn) != "super":
-        return None
-    return f"super().{text(attr)}"
-
-
-def _exports(events: list[tuple[int, str, ts.Node | None]]) -> list[str] | None:
-    """The literal ``__all__`` after its assignments and extensions in source order, or ``None``."""
-    names: list[str] | None = None
-    seen_assign = False
-    for _pos, op, node in sorted(events, key=lambda e: e[0]):
-        if op == "assign":
-            seen_assign = True
-            names = _literal_names(node)
-            continue
-        if not seen_assign or names is None:
-            continue
-        if op == "extend":
-            arg = node
-            if arg is not None and arg.type == "call":
-                args = arg.child_by_field_name("arguments")
-                arg = _first_named(args) if args is not None else None
-            more = _literal_names(arg)
-            names = names + more if more is not None else None
-        elif op == "append" and node is not None:
-            args = node.child_by_field_name("arguments")
-            arg = _first_named(args) if args is not None else None
-            value = _string_value(arg) if arg is not None and arg.type in _STRING_TYPES else None
-            names = [*names, value] if value is not None else None
-    return names
-
-
-def _dedupe_attributes(attributes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per attribute name, at its first line, with the first annotation seen."""
-    out: dict[str, dict[str, Any]] = {}
-    for attr in sorted(attributes, key=lambda a: a["line"]):
-        prev = out.get(attr["name"])
-        if prev is None:
-            out[attr["name"]] = dict(attr)
-        elif prev["annotation"] is None and attr["annotation"] is not None:
-            prev["annotation"] = attr["annotation"]
-    return list(out.values())
-
-
-def _import_records(node: ts.Node) -> list[ImportRecord]:
-    """One record per bound name of an import statement (scope filled in by the caller)."""
-    line = node.start_point[0] + 1
-    records: list[ImportRecord] = []
-    if node.type == "import_statement":
-        for child in node.named_children:
-            if child.type == "dotted_name":
-                name = _LAYOUT.sub("", text(child))
-                records.append(ImportRecord("", name, None, name.split(".", 1)[0], line))
-            elif child.type == "aliased_import":
-                target = child.child_by_field_name("name")
-                alias = child.child_by_field_name("alias")
-                records.append(
-                    ImportRecord("", _LAYOUT.sub("", text(target)), None, text(alias) or None, line)
-                )
-        return records
-    level = 0
-    if node.type == "future_import_statement":
-        module = "__future__"
-    else:
-        mod_node = node.child_by_field_name("module_name")
-        module = ""
-        if mod_node is not None and mod_node.type == "relative_import":
-            for c in mod_node.named_children:
-                if c.type == "import_prefix":
-                    level = text(c).count(".")
-                elif c.type == "dotted_name":
-                    module = _LAYOUT.sub("", text(c))
-        elif mod_node is not None:
-            module = _LAYOUT.sub("", text(mod_node))
-    for child in node.children_by_field_name("name"):
-        if child.type == "dotted_name":
-            name = _LAYOUT.sub("", text(child))
-            records.append(ImportRecord("", module, name, name, line, level))
-        elif child.type == "aliased_import":
-            target = child.child_by_field_name("name")
-            alias = child.child_by_field_name("alias")
-            name = _LAYOUT.sub("", text(target))
-            records.append(ImportRecord("", module, name, text(alias) or name, line, level))
-    if any(c.type == "wildcard_import" for c in node.named_children):
-        records.append(ImportRecord("", module, "*", None, line, level))
-    return records
-
-
-@lru_cache(maxsize=8)
-def _packages(modules: frozenset[str]) -> frozenset[str]:
-    """Module names that have a submodule in ``modules`` (hence are packages)."""
-    out: set[str] = set()
-    for name in modules:
-        parts = name.split(".")
-        for i in range(1, len(parts)):
-            out.add(".".join(parts[:i]))
-    return frozenset(out)

@@ -33,6 +33,7 @@ class RunOptions:
     jobs: int = 2
     cache_dir: Path | None = None
     check: bool = False
+    resume: str | None = None  # a run id, or "last": continue that run from its checkpoint
     settings: Settings = field(default_factory=Settings)
     # Injected models (tests, notebooks): skip profile resolution.
     slm_model: Any = None
@@ -47,6 +48,7 @@ class RunResult:
     state: dict[str, Any]
     graph: EvidenceGraph
     out: Path
+    cache_dir: Path | None = None
 
 
 def default_out(repo: Path) -> Path:
@@ -82,12 +84,25 @@ def execute(opts: RunOptions) -> RunResult:
         settings=opts.settings,
         cache=_output_cache(cache_dir, opts),
     )
-    app = pipeline_graph()
+    runs = RunStore(cache_dir / "runs.sqlite")
+    run_id, resuming = runs.begin(opts.resume, str(repo.resolve()), str(out))
+    app = pipeline_graph(checkpointer=runs.saver)
     state: dict[str, Any] = {}
     total_tasks = 0
     done = 0
-    config = {"max_concurrency": max(1, opts.jobs), "recursion_limit": 10_000}
-    for update in app.stream({}, context=ctx, config=config, stream_mode="updates"):
+    config = {
+        "max_concurrency": max(1, opts.jobs),
+        "recursion_limit": 10_000,
+        "configurable": {"thread_id": run_id},
+    }
+    if resuming:
+        # Start from what the checkpoint already holds; finished tasks are not redone.
+        snapshot = app.get_state(config)
+        state = dict(snapshot.values)
+        total_tasks = sum(len(level) for level in state.get("levels", [])) + len(state.get("modules", []))
+        done = len(state.get("records", {})) + len(state.get("pages", {}))
+    stream_input = None if resuming else {}
+    for update in app.stream(stream_input, context=ctx, config=config, stream_mode="updates"):
         for node, payload in update.items():
             if not isinstance(payload, dict):
                 continue
@@ -104,13 +119,72 @@ def execute(opts: RunOptions) -> RunResult:
                 done += 1
                 if opts.progress:
                     opts.progress(node, done, total_tasks + 1)
+    state = dict(app.get_state(config).values)
+    runs.finish(run_id)
     files = render_all(graph, state)
     report = build_report(graph, state, files, opts, profile_name, reason, slm_spec, llm_spec)
     report["duration_s"]["evidence"] = round(evidence_s, 3)
     report["duration_s"]["total"] = round(time.perf_counter() - started, 3)
     report["evidence"] = {"parsed": build_stats.parsed, "cached": build_stats.cached, "skipped": build_stats.skipped}
+    report["run_id"] = run_id
+    report["resumed"] = resuming
     files["report.json"] = _json_bytes(report)
-    return RunResult(files=files, report=report, state=state, graph=graph, out=out)
+    return RunResult(files=files, report=report, state=state, graph=graph, out=out, cache_dir=cache_dir)
+
+
+class RunStore:
+    """Runs and their LangGraph checkpoints (one thread per run) in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        import sqlite3
+
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS pipeline_runs (run_id TEXT PRIMARY KEY, repo TEXT, out TEXT,"
+            " started REAL, finished REAL)"
+        )
+        self.conn.commit()
+        self.saver = SqliteSaver(self.conn)
+
+    def begin(self, resume: str | None, repo: str, out: str) -> tuple[str, bool]:
+        """Return (run id, resuming). ``resume`` is a run id or ``"last"``."""
+        if resume:
+            if resume == "last":
+                row = self.conn.execute(
+                    "SELECT run_id FROM pipeline_runs WHERE repo = ? AND finished IS NULL ORDER BY started DESC LIMIT 1",
+                    (repo,),
+                ).fetchone()
+                if row is None:
+                    raise ResumeError("no unfinished run to resume for this repository")
+                return row[0], True
+            row = self.conn.execute("SELECT finished FROM pipeline_runs WHERE run_id = ?", (resume,)).fetchone()
+            if row is None:
+                raise ResumeError(f"no run {resume!r} in {self.path}")
+            return resume, True
+        import uuid
+
+        run_id = time.strftime("run-%Y%m%d-%H%M%S-", time.gmtime()) + uuid.uuid4().hex[:6]
+        self.conn.execute(
+            "INSERT INTO pipeline_runs VALUES (?, ?, ?, ?, NULL)", (run_id, repo, out, time.time())
+        )
+        self.conn.commit()
+        return run_id, False
+
+    def finish(self, run_id: str) -> None:
+        self.conn.execute("UPDATE pipeline_runs SET finished = ? WHERE run_id = ?", (time.time(), run_id))
+        self.conn.commit()
+
+    def runs(self) -> list[tuple[str, str, str, float, float | None]]:
+        return list(self.conn.execute("SELECT * FROM pipeline_runs ORDER BY started"))
+
+
+class ResumeError(Exception):
+    """``--resume`` named a run that cannot be continued."""
 
 
 def _output_cache(cache_dir: Path, opts: RunOptions) -> Any:
@@ -296,17 +370,7 @@ def _existence_ratio(files: dict[str, bytes], findings: list[Finding]) -> float 
 
 
 def publish(result: RunResult) -> list[Path]:
-    """Write every output file atomically into the output folder (never outside it)."""
-    from pipeline.render.paths import safe_join
-    from pipeline.util import atomic_write_bytes
+    """Write every output file into the output folder (never outside it), as one unit."""
+    from pipeline.publish import publish_files
 
-    out = result.out
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for rel, data in sorted(result.files.items()):
-        target = safe_join(out, rel)
-        atomic_write_bytes(target, data)
-        written.append(target)
-    return written
-
-
+    return publish_files(result.out, result.files, staging_root=result.cache_dir)

@@ -301,6 +301,7 @@ impl<T: Clone> Store<T> {
 }
 
 impl Reader for Store<Item> {
+    type Output = Item;
     fn get(&self, key: &str) -> Option<Item> { self.items.get(key).cloned() }
 }
 
@@ -368,7 +369,8 @@ def test_rust_symbols(rs_ev):
     }
     for sid, (kind, parent) in expected.items():
         assert (syms[sid].kind, syms[sid].parent) == (kind, parent), sid
-    # impl blocks are not symbols; nested fns are local.
+    # impl blocks and their associated types are not symbols; nested fns are local.
+    assert "rs:crate::store::Store::Output" not in syms
     assert not [s for s in rs_ev.symbols if s.kind == "impl"]
     assert "rs:crate::store::Store::bump::local" not in syms and "rs:crate::store::local" not in syms
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.evidence.languages import get_adapter, language_for
@@ -526,7 +526,7 @@ _JS_TOKENS = [
 ]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.sampled_from([*_JS_TOKENS, "/**", "*/", "extends ", "interface "]), max_size=120).map("".join)
 )

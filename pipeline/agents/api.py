@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pipeline.agents.base import Agent, estimate_tokens, fence
+from pipeline.agents.base import Agent, echo_findings, estimate_tokens, fence
 from pipeline.agents.records import ApiRecord, Finding, ParamDoc, RaiseDoc
 from pipeline.evidence.graph import EvidenceGraph
 from pipeline.evidence.model import content_hash
@@ -71,13 +71,11 @@ def documented_modules(graph: EvidenceGraph, include_private: bool = False) -> l
 
 
 def documented_params(graph: EvidenceGraph, sid: str) -> list[str]:
-    """Names the record must document: the signature without ``self``/``cls``."""
-    params = graph.signature(sid) or []
-    names = [p.name for p in params]
-    node = graph.node(sid)
-    if node.get("kind") == "method" and names and names[0] in ("self", "cls"):
-        names = names[1:]
-    return names
+    """Names the record must document: the signature (a class's constructor, dataclass
+    fields included) without ``self``/``cls``, exactly as the validator sees it."""
+    from pipeline.agents.validator import documentable_params
+
+    return [p.name for p in documentable_params(graph, sid) or []]
 
 
 def returns_value(node: dict[str, Any]) -> bool:
@@ -119,6 +117,33 @@ def dependency_ids(graph: EvidenceGraph, sid: str) -> list[str]:
     if node.get("kind") in ("class", "struct"):
         deps.extend(graph.bases(sid))
     return deps
+
+
+def trivial_params(graph: EvidenceGraph, sid: str, record: ApiRecord) -> list[Finding]:
+    """A parameter "described" by its own name, type or default says nothing: small models
+    fall back to this, and a retry with the finding usually fixes it."""
+    by_name = {p.name: p for p in graph.signature(sid) or []}
+    out = []
+    for doc in record.params:
+        text = doc.description.strip().strip("`'\".").lower()
+        if not text:
+            continue
+        p = by_name.get(doc.name)
+        echoes = {doc.name.lower()}
+        if p is not None:
+            echoes |= {(p.annotation or "").strip("'\"").lower(), (p.default or "").strip("'\"").lower()}
+        if text in echoes or len(text.split()) < 2:
+            out.append(
+                Finding(
+                    "param-trivial",
+                    "error",
+                    f"the description of parameter `{doc.name}` only repeats its name, type or default",
+                    evidence=f"{graph.node(sid).get('file')}:{graph.node(sid).get('line_start')}",
+                    claim=doc.description,
+                    subject=sid,
+                )
+            )
+    return out
 
 
 def render_signature_line(node: dict[str, Any]) -> str:
@@ -195,7 +220,9 @@ class ApiAgent(Agent):
     def validate(self, ctx: RunContext, subject: str, output: Any) -> list[Finding]:
         from pipeline.agents.validator import validate_record
 
-        return validate_record(ctx.graph, subject, output)
+        return validate_record(ctx.graph, subject, output) + echo_findings(output, subject) + trivial_params(
+            ctx.graph, subject, output
+        )
 
     def evidence_hash(self, ctx: RunContext, subject: str) -> str:
         node = ctx.graph.node(subject)
@@ -234,18 +261,21 @@ class ApiAgent(Agent):
             head.append("Raises (here or in what it calls): " + ", ".join(f"`{r}`" for r in raised))
         budget = ctx.settings.token_budget - estimate_tokens("\n".join(head)) - 350  # system prompt
         sections: list[str] = []
-        doc = node.get("docstring")
-        if doc:
-            doc_text = "Docstring:\n" + fence(doc[:2000])
-            if estimate_tokens(doc_text) < budget:
-                sections.append(doc_text)
-                budget -= estimate_tokens(doc_text)
+        # The source holds the docstring: send it alone when it fits, else the docstring
+        # plus as much of the source as the budget allows (the signature is always above).
         source = ctx.source_of(node, max_lines=60)
-        while source and estimate_tokens(source) > budget * 0.8:
-            source = "\n".join(source.splitlines()[: max(1, len(source.splitlines()) * 2 // 3)])
-            if len(source.splitlines()) <= 1:
-                break
-        if source and estimate_tokens(source) < budget:
+        if source and estimate_tokens(source) > budget * 0.8:
+            doc = node.get("docstring")
+            if doc:
+                doc_text = "Docstring:\n" + fence(doc[:1500])
+                if estimate_tokens(doc_text) < budget * 0.5:
+                    sections.append(doc_text)
+                    budget -= estimate_tokens(doc_text)
+            lines = source.splitlines()
+            while lines and estimate_tokens("\n".join(lines)) > budget * 0.8:
+                lines = lines[: len(lines) * 2 // 3]
+            source = "\n".join(lines)
+        if source:
             sections.append("Source:\n" + fence(source))
             budget -= estimate_tokens(source) + 4
         related = []

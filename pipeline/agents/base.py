@@ -30,6 +30,33 @@ def fence(text: str) -> str:
     return f"<<<\n{body}\n>>>"
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, BaseModel):
+        return [s for v in value.__dict__.values() for s in _strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def echo_findings(output: BaseModel, subject: str) -> list[Finding]:
+    """An answer that copies the prompt's data fences has pasted evidence instead of
+    describing it (small models do this); it is rejected like any wrong claim."""
+    for text in _strings(output):
+        if "<<<" in text or ">>>" in text.replace(">>> ", "") or "\nSource:" in text:
+            return [
+                Finding(
+                    "prompt-echo",
+                    "error",
+                    "the answer copies the prompt's evidence (<<< >>> blocks) instead of describing it",
+                    claim=text[:120],
+                    subject=subject,
+                )
+            ]
+    return []
+
+
 class Agent:
     """A narrow generating task. Subclasses say what to ask, how to check, what to keep."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pipeline.agents.base import Agent, estimate_tokens, fence
+from pipeline.agents.base import Agent, echo_findings, estimate_tokens, fence
 from pipeline.agents.records import Finding, ModuleDoc
 from pipeline.evidence.model import content_hash
 from pipeline.graph.context import RunContext
@@ -48,7 +48,7 @@ class DocAgent(Agent):
     def validate(self, ctx: RunContext, subject: str, output: Any) -> list[Finding]:
         from pipeline.agents.validator import validate_module_doc
 
-        return validate_module_doc(ctx.graph, subject, output)
+        return validate_module_doc(ctx.graph, subject, output) + echo_findings(output, subject)
 
     def evidence_hash(self, ctx: RunContext, subject: str) -> str:
         node = ctx.graph.node(subject)

@@ -85,6 +85,9 @@ WEAK_EXTENSIONS = frozenset(
     }
 )
 FILE_EXTENSIONS = STRONG_EXTENSIONS | WEAK_EXTENSIONS
+# Extensions that make a bare ``name.ext`` (no folder) a file of the repository: ``setup.py``
+# is one, ``llama.cpp`` and ``report.json`` need not be.
+BARE_FILE_EXTENSIONS = frozenset({"py", "pyi", "pyx", "toml", "cfg", "ini", "ipynb", "scm"})
 # File names without an extension that are still obviously files.
 KNOWN_FILE_NAMES = frozenset(
     {"Makefile", "Dockerfile", "LICENSE", "LICENCE", "NOTICE", "Justfile", "Procfile", "Gemfile", "Rakefile"}
@@ -110,13 +113,19 @@ _KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
 
 _FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _URL_RE = re.compile(r"(?:https?|ftp)://[^\s<>\"'`)\]]+|www\.[A-Za-z0-9-]+\.[A-Za-z0-9.-]+[^\s<>\"'`)\]]*")
-_LINK_RE = re.compile(r"!?\[([^\]\n]{0,500})\]\(\s*<?([^)\s>]{0,2000})>?(?:\s+\"[^\"\n]{0,500}\")?\s*\)")
+# Link text and target exclude the brackets that open another link, so a run of ``[`` or
+# ``[a](`` costs one step per character, not one per character pair.
+_LINK_RE = re.compile(
+    r"!?\[([^\[\]\n]{0,500})\]\(\s*<?([^()\[\]\s<>]{0,2000})>?(?:\s+\"[^\"\n]{0,500}\")?\s*\)"
+)
 _HTML_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9-]{0,30}(?:\s[^<>\n]{0,500})?/?>")
 _PROSE_DOTTED_RE = re.compile(rf"(?<![\w.@/:\\-]){_NAME}(?:\.{_NAME})+(?![\w@/\\-]|\.\w)")
 _PROSE_CALL_RE = re.compile(rf"(?<![\w.@/:\\-])({_NAME}(?:\.{_NAME})*)\(([^()\n]{{0,120}})\)")
 _PROSE_PATH_RE = re.compile(
-    r"(?<![\w.@/:\\~$-])(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]+\.[A-Za-z0-9]{1,6}(?![\w/])"
+    r"(?<![\w.@/:\\~$-])(?:[A-Za-z0-9_.-]{1,255}/){1,32}[A-Za-z0-9_.-]{1,255}\.[A-Za-z0-9]{1,6}(?![\w/])"
 )
+# Bounded repeats and a boundary before the name keep this linear on long dotted runs.
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}")
 _CAMEL_RE = re.compile(r"[a-z0-9][A-Z]|[A-Z][a-z0-9]+[A-Z]")
 
 
@@ -300,6 +309,16 @@ def links(text: str) -> list[tuple[str, int]]:
     return out
 
 
+def is_keyword(name: str) -> bool:
+    """A Python keyword or soft keyword (``return``, ``match``)."""
+    return name in _KEYWORDS
+
+
+def has_scheme(text: str) -> bool:
+    """Does the text start with a URL scheme (``https:``, ``mailto:``)?"""
+    return _SCHEME_RE.match(text) is not None
+
+
 def is_identifier(name: str) -> bool:
     """A dotted Python-style name (``a``, ``a.b.c``) that is not a keyword."""
     return bool(_DOTTED_RE.fullmatch(name)) and not any(p in _KEYWORDS for p in name.split("."))
@@ -416,8 +435,8 @@ def references(text: str) -> list[Ref]:
         parts = name.split(".")
         if m.start() in call_spans or any(len(p) < 2 for p in parts) or any(p in _KEYWORDS for p in parts):
             continue
-        if parts[-1] in FILE_EXTENSIONS:
-            if parts[-1] in STRONG_EXTENSIONS:
+        if parts[-1] in FILE_EXTENSIONS or name in KNOWN_DOTTED_FILE_NAMES:
+            if parts[-1] in BARE_FILE_EXTENSIONS or name in KNOWN_DOTTED_FILE_NAMES:
                 out.append(Ref(FILE, name, name, _line_of(line_starts, m.start()), PROSE))
             continue
         out.append(Ref(IDENTIFIER, name, name, _line_of(line_starts, m.start()), PROSE))
@@ -445,7 +464,7 @@ def _mask(text: str) -> str:
     text = _URL_RE.sub(blank, text)
     text = _HTML_TAG_RE.sub(blank, text)
     # e-mail addresses: user@host.example
-    return re.sub(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", blank, text)
+    return _EMAIL_RE.sub(blank, text)
 
 
 def _line_starts(text: str) -> list[int]:

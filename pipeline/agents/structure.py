@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, ClassVar
 
-from pipeline.agents.base import Agent, estimate_tokens
+from pipeline.agents.base import Agent, echo_findings, estimate_tokens
 from pipeline.agents.records import Finding, Overview
 from pipeline.evidence.graph import EvidenceGraph
 from pipeline.evidence.model import IMPORTS, content_hash
@@ -133,7 +133,7 @@ class StructureAgent(Agent):
     def validate(self, ctx: RunContext, subject: str, output: Any) -> list[Finding]:
         from pipeline.agents.validator import validate_overview
 
-        return validate_overview(ctx.graph, output)
+        return validate_overview(ctx.graph, output) + echo_findings(output, subject)
 
     def evidence_hash(self, ctx: RunContext, subject: str) -> str:
         return content_hash(self.facts(ctx, subject, {}))

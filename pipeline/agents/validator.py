@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import builtins
 import difflib
+import functools
 import itertools
 import os
 import re
 import sys
+import textwrap
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -77,6 +79,7 @@ RULES: dict[str, tuple[Severity, str]] = {
 }
 
 _BUILTINS = frozenset(dir(builtins))
+_TOKEN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BUILTIN_EXCEPTIONS = {
     name: obj
     for name, obj in vars(builtins).items()
@@ -126,6 +129,8 @@ _TRANSPARENT_DECORATORS = frozenset(
 _DATACLASS_MARKERS = frozenset(
     {"dataclass", "define", "frozen", "mutable", "attrs", "s", "dataclass_transform"}
 )
+# Bases that add no constructor parameters.
+_TRANSPARENT_BASES = frozenset({"object", "ABC", "Generic", "Protocol"})
 _FIELD_BASES = frozenset({"NamedTuple", "TypedDict", "BaseModel", "BaseSettings", "Struct"})
 _PLACEHOLDERS = frozenset(
     {
@@ -174,11 +179,14 @@ _INJECTION_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _HARMLESS_URL = re.compile(
     r"^(?:https?://)?(?:[\w-]+\.)*(?:example\.(?:com|org|net)|localhost|127\.0\.0\.1)(?:[:/]|$)"
 )
-_DEPENDENCY_WORDS = re.compile(
-    r"\b(?:depend(?:s|ed|ing)?|dependenc(?:y|ies)|requires?|required|third[- ]party|built on)\b",
+# A phrase that names dependencies, followed directly by a run of backticked names.
+_DEPENDENCY_CLAIM = re.compile(
+    r"\b(?:depends?\s+(?:on|upon)|depending\s+on|requires?"
+    r"|(?:run[- ]?time\s+)?dependenc(?:y|ies)(?:\s+(?:on|is|are))?"
+    r"|built\s+on(?:\s+top\s+of)?|third[- ]party\s+(?:packages?|librar(?:y|ies)))\s*:?\s*(?:(?:a|an|the)\s+)?"
+    r"((?:`[^`\n]{1,100}`(?:\s*(?:,|and|or|&|\+)\s*)?){1,30})",
     re.IGNORECASE,
 )
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n\s*\n|\n\s*[-*+]\s+")
 _HEADING_RE = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _ANCHOR_RE = re.compile(r"<a\s+(?:id|name)\s*=\s*[\"']([^\"']{1,500})[\"']")
 _SECTION_KINDS = {
@@ -196,9 +204,6 @@ _SECTION_KINDS = {
     "examples": "examples",
     "example": "examples",
 }
-# File names without a folder that are checked: ``setup.py`` names a file of the repository,
-# ``llama.cpp`` and ``report.json`` need not.
-_BARE_FILE_EXTENSIONS = frozenset({"py", "pyi", "pyx", "toml", "cfg", "ini", "ipynb", "scm"})
 _MAX_TEXT = 2_000_000
 _MAX_SOURCE_BYTES = 2_000_000
 _RAISE_DEPTH = 4
@@ -227,6 +232,7 @@ class _Index:
     sources: dict[str, str | None] = field(default_factory=dict)  # file -> text (or None)
     attribute_calls: dict[str, set[str]] = field(default_factory=dict)  # node id -> method names
     raised: dict[str, dict[str, str]] = field(default_factory=dict)  # node id -> raised names
+    repo_words: set[str] | None = None  # built on first need
 
 
 _INDEX_CACHE: weakref.WeakKeyDictionary[EvidenceGraph, tuple[object, _Index]] = weakref.WeakKeyDictionary()
@@ -249,7 +255,9 @@ def _graph_version(graph: EvidenceGraph) -> object:
 def _index(graph: EvidenceGraph) -> _Index:
     version = _graph_version(graph)
     cached = _INDEX_CACHE.get(graph)
-    if cached is not None and (cached[0] is version or cached[0] == version):
+    # The graph's index object is compared by identity: a rebuilt one may be equal in
+    # content while edges changed.
+    if cached is not None and (cached[0] is version or (isinstance(version, tuple) and cached[0] == version)):
         return cached[1]
     idx = _build_index(graph)
     _INDEX_CACHE[graph] = (version, idx)
@@ -300,7 +308,10 @@ def _build_index(graph: EvidenceGraph) -> _Index:
             idx.subclasses.setdefault(dst, []).append(src)
         elif kind == IMPORTS:
             _index_import(graph, idx, src, dst, data)
-            if data.get("alias") and g.nodes[dst].get("kind") == "external":
+            target = str(g.nodes[dst].get("qualname") or "")
+            # A re-export the builder could not follow is not an external name.
+            external = g.nodes[dst].get("kind") == "external" and target.split(".", 1)[0] not in idx.top_names
+            if data.get("alias") and external:
                 idx.ext_aliases.add(str(data["alias"]))
     idx.ext_heads -= idx.top_names  # a re-export the builder left unresolved is still internal
     # Files the builder saw but did not parse (skipped, configuration, CI) exist too.
@@ -421,27 +432,39 @@ def _span_text(graph: EvidenceGraph, idx: _Index, node_id: str | None) -> str:
 
 
 def _evidence_words(graph: EvidenceGraph, idx: _Index, node_id: str | None) -> set[str]:
-    """Names that occur in a symbol's own code (docstring excluded) or recorded facts."""
+    """Names the evidence around a symbol spells out: the source of its module (code,
+    strings, docstrings), its recorded facts and, for a method, those of its class.
+
+    A bare name found there is something the repository says (a value such as
+    ``"too_large"``, a key, a local variable), not an invention.
+    """
     if node_id is None or node_id not in graph.g:
         return set()
+    words = _fact_words(graph, node_id)
+    parent = graph.g.nodes[node_id].get("parent")
+    if _kind(graph, parent) == CLASS and parent is not None:
+        words |= _fact_words(graph, parent)
+    module = _safe_module_of(graph, node_id)
+    text = _source(idx, str(graph.g.nodes[module].get("file") or "")) if module is not None else None
+    if text:
+        words.update(_TOKEN_RE.findall(text))
+    return words
+
+
+def _fact_words(graph: EvidenceGraph, node_id: str) -> set[str]:
     data = graph.g.nodes[node_id]
-    text = _span_text(graph, idx, node_id)
-    doc = data.get("docstring")
-    if doc and text:
-        # The docstring is the author's claim, not the code: stale names in it do not count.
-        text = text.replace(str(doc), " ")
-    parts = [text]
+    parts = [str(data.get("docstring") or ""), str(data.get("returns") or "")]
     for p in data.get("params") or []:
         if isinstance(p, dict):
             parts.extend(str(p.get(k) or "") for k in ("name", "annotation", "default"))
-    parts.append(str(data.get("returns") or ""))
     parts.extend(str(d) for d in data.get("decorators") or [])
     extra = data.get("extra") or {}
     parts.extend(str(r) for r in extra.get("raises") or [])
     parts.extend(str(b) for b in extra.get("bases") or [])
+    parts.append(str(extra.get("value") or ""))
     for attr in extra.get("attributes") or []:
         parts.append(str(attr.get("name") if isinstance(attr, dict) else attr))
-    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", "\n".join(parts)))
+    return set(_TOKEN_RE.findall("\n".join(parts)))
 
 
 def _python_parser() -> Callable[[bytes], Any]:
@@ -509,9 +532,15 @@ def _resolve(graph: EvidenceGraph, name: str, scope: str | None) -> Any:
         return None
 
 
-def _params_of(graph: EvidenceGraph, node_id: str) -> list[Param] | None:
-    """Documentable parameters of a callable or a class constructor (no ``self``/``cls``);
-    ``None`` when the evidence cannot tell (a class built by an external base)."""
+def documentable_params(graph: EvidenceGraph, node_id: str) -> list[Param] | None:
+    """The parameters a record of ``node_id`` must document, exactly as the validator checks
+    them: a callable's signature without a bound ``self``/``cls``; for a class, its
+    constructor's (``__init__``/``__new__``, inherited too, or the fields of a dataclass,
+    attrs, NamedTuple, TypedDict or pydantic model). ``None`` when the node takes no
+    parameters (a module, a variable) or the evidence cannot tell (a class whose
+    constructor comes from another library's base class)."""
+    if node_id not in graph.g:
+        return None
     data = graph.g.nodes[node_id]
     if data.get("kind") == CLASS:
         return _constructor_params(graph, node_id)
@@ -533,10 +562,10 @@ def _params_of(graph: EvidenceGraph, node_id: str) -> list[Param] | None:
 
 def _is_method(graph: EvidenceGraph, node_id: str) -> bool:
     parent = graph.g.nodes[node_id].get("parent")
-    return data_kind(graph, parent) == CLASS or graph.g.nodes[node_id].get("kind") == "method"
+    return _kind(graph, parent) == CLASS or graph.g.nodes[node_id].get("kind") == "method"
 
 
-def data_kind(graph: EvidenceGraph, node_id: str | None) -> str | None:
+def _kind(graph: EvidenceGraph, node_id: str | None) -> str | None:
     if node_id is None or node_id not in graph.g:
         return None
     return graph.g.nodes[node_id].get("kind")
@@ -550,16 +579,17 @@ def _mro(graph: EvidenceGraph, class_id: str) -> list[str]:
         if cur in out or cur not in graph.g:
             continue
         out.append(cur)
-        queue.extend(b for b in graph.bases(cur) if data_kind(graph, b) == CLASS)
+        queue.extend(b for b in graph.bases(cur) if _kind(graph, b) == CLASS)
     return out
 
 
 def _constructor_params(graph: EvidenceGraph, class_id: str) -> list[Param] | None:
     mro = _mro(graph, class_id)
     for cid in mro:
-        init = graph.members(cid).get("__init__")
+        members = graph.members(cid)
+        init = members.get("__init__") or members.get("__new__")
         if init is not None:
-            params = graph.signature(init) or []
+            params = [p for p in graph.signature(init) or [] if p.name not in ("*", "/", "")]
             return params[1:] if params and params[0].name in _SELF_NAMES else params
     written_bases: list[str] = []
     decorators: list[str] = []
@@ -568,7 +598,7 @@ def _constructor_params(graph: EvidenceGraph, class_id: str) -> list[Param] | No
         written_bases.extend(str(b) for b in (data.get("extra") or {}).get("bases") or [])
         decorators.extend(str(d) for d in data.get("decorators") or [])
     dec_names = {_last(_strip_call(d).lstrip("@")) for d in decorators}
-    base_names = {_last(_strip_call(b)) for b in written_bases}
+    base_names = {_last(_strip_call(b).split("[", 1)[0]) for b in written_bases}
     if dec_names & _DATACLASS_MARKERS or base_names & _FIELD_BASES:
         fields: dict[str, Param] = {}
         for cid in reversed(mro):
@@ -582,10 +612,11 @@ def _constructor_params(graph: EvidenceGraph, class_id: str) -> list[Param] | No
     internal = set(mro)
     for cid in mro:
         for _, dst, d in graph.g.out_edges(cid, data=True):
-            if d.get("kind") == INHERITS and dst not in internal and _last(_qualname(graph, dst)) != "object":
+            external = d.get("kind") == INHERITS and dst not in internal
+            if external and _last(_qualname(graph, dst)) not in _TRANSPARENT_BASES:
                 return None  # an external base decides the constructor
-    if any(b for b in base_names if b and b != "object") and not internal - {class_id}:
-        return None
+    if base_names - _TRANSPARENT_BASES - {""} and not internal - {class_id}:
+        return None  # bases as written that the builder did not link
     return []
 
 
@@ -635,6 +666,7 @@ class _Ctx:
     where: str = ""  # prefix for messages: "summary", "README.md:12"
     page_names: set[str] = field(default_factory=set)  # names the text's own code blocks define
     line_offset: int = 0  # lines of the page above the text being checked
+    skip: set[str] = field(default_factory=set)  # names another rule checks (parameter/raises entries)
     findings: list[Finding] = field(default_factory=list)
 
     def add(self, rule: str, message: str, evidence: str = "", claim: str = "") -> None:
@@ -657,14 +689,14 @@ def _resolves(ctx: _Ctx, name: str) -> bool:
     head, _, rest = name.partition(".")
     if not head:
         return False
-    if head in ctx.params or head in ctx.page_names:
-        return True
     if head in _SELF_NAMES:
         if _resolve(g, name, ctx.scope) is not None:
             return True
         # ``self.store.adjust``: an instance attribute set in a method may not be recorded.
         first = rest.split(".", 1)[0]
-        return not first or first in ctx.words or first in ctx.idx.attr_names
+        return not first or first in ctx.words or first in ctx.idx.attr_names or _has_library_base(ctx)
+    if head in ctx.params or head in ctx.page_names:
+        return True  # a parameter or a name the page's own code defines: untyped
     if _resolve(g, name, ctx.scope) is not None or _global_resolves(ctx, name):
         return True
     if _is_dunder(name.rsplit(".", 1)[-1]):
@@ -672,8 +704,26 @@ def _resolves(ctx: _Ctx, name: str) -> bool:
         return not prefix or _resolves(ctx, prefix)
     if rest and (_resolve(g, head, ctx.scope) is not None or head in ctx.idx.names):
         return False  # the head is known, so what follows it must be too
-    # A local variable of the code the text is about: what follows it cannot be typed.
-    return head in ctx.words
+    # A local variable or value of the code the text is about: what follows it cannot be typed.
+    return head in ctx.words or (not rest and _has_library_base(ctx))
+
+
+def _has_library_base(ctx: _Ctx) -> bool:
+    """Is the subject (or the class of a method) derived from a class of another library?
+    Then any inherited member is possible (``invoke`` of a LangChain model) and cannot be
+    checked. Builtin bases (``Exception``) are known and do not count."""
+    g = ctx.graph
+    cls = ctx.scope if _kind(g, ctx.scope) == CLASS else _safe_parent(g, ctx.scope) if ctx.scope else None
+    if cls is None or _kind(g, cls) != CLASS:
+        return False
+    for cid in _mro(g, cls):
+        for _, dst, d in g.g.out_edges(cid, data=True):
+            if d.get("kind") != INHERITS or _kind(g, dst) != "external":
+                continue
+            q = _qualname(g, dst)
+            if not q.startswith("builtins.") and q not in _BUILTINS and _last(q) not in _TRANSPARENT_BASES:
+                return True
+    return False
 
 
 def _global_resolves(ctx: _Ctx, name: str) -> bool:
@@ -710,24 +760,47 @@ def _check_identifier(ctx: _Ctx, ref: refs.Ref) -> None:
     if not refs.is_identifier(name):
         return
     head = name.split(".", 1)[0]
-    if ref.origin == refs.PROSE:
-        # Unquoted dotted names are checked only when they start at something of this
-        # repository; "e.g." and "Node.js" are words.
-        internal_head = head in ctx.idx.names or head in ctx.params or head in _SELF_NAMES
-        if "." in name and not internal_head:
-            return
-        if "." not in name and not (ctx.strict_bare or refs.looks_like_code(name)):
-            return
-    elif "." not in name and not ctx.strict_bare and not refs.looks_like_code(name):
+    internal_head = (
+        head in ctx.idx.names or head in ctx.params or head in _SELF_NAMES or head in ctx.page_names
+    )
+    if "." in name and not internal_head and (ref.origin == refs.PROSE or not ctx.strict_bare):
+        # A dotted name that does not start at something of this repository: in running
+        # text a word ("Node.js"), in a README an example (``pkg.sub.Class``).
+        return
+    if "." not in name and not ctx.strict_bare and not refs.looks_like_code(name):
         return  # a plain word in a README (`make`, `pytest`): not a claim about the code
     if "." not in name and name.isupper() and not ctx.strict_bare:
         return  # environment variables and acronyms
-    if name in _DUNDER_GLOBALS or name in _BUILTINS or len(name) == 1:
+    if name in _DUNDER_GLOBALS or name in _BUILTINS or len(name) == 1 or ref.raw.strip() in ctx.skip:
         return  # one-letter names are placeholders (``f(x)``, ``a.b``)
     if _resolves(ctx, name):
         return
+    if not ctx.strict_bare and "." not in name and name in _repo_words(ctx.graph, ctx.idx):
+        return  # a key, option or value the code spells out (``schema_version``)
     message, evidence = _explain_unresolved(ctx, name)
     ctx.add("unknown-identifier", message, evidence, ref.raw)
+
+
+def _repo_words(graph: EvidenceGraph, idx: _Index) -> set[str]:
+    """Every name-like token of the repository's source files and recorded facts."""
+    if idx.repo_words is not None:
+        return idx.repo_words
+    words: set[str] = set()
+    budget = 64_000_000
+    for path in idx.files:
+        if budget <= 0:
+            break
+        kept = path in idx.sources
+        text = _source(idx, path)
+        if not kept:
+            idx.sources.pop(path, None)  # read once for this; do not keep every file
+        if text:
+            budget -= len(text)
+            words.update(_TOKEN_RE.findall(text))
+    for _, data in graph.g.nodes(data=True):
+        words.update(_TOKEN_RE.findall(repr(data)[:100_000]))
+    idx.repo_words = words
+    return words
 
 
 def _explain_unresolved(ctx: _Ctx, name: str) -> tuple[str, str]:
@@ -764,7 +837,7 @@ def _explain_unresolved(ctx: _Ctx, name: str) -> tuple[str, str]:
 
 def _member_names(graph: EvidenceGraph, node_id: str) -> list[str]:
     try:
-        names = list(graph.members(node_id, inherited=data_kind(graph, node_id) == CLASS))
+        names = list(graph.members(node_id, inherited=_kind(graph, node_id) == CLASS))
     except Exception:
         names = []
     extra = graph.g.nodes[node_id].get("extra") or {}
@@ -849,18 +922,16 @@ def _span_words(ctx: _Ctx) -> str:
 
 
 def _check_dependencies(ctx: _Ctx, text: str) -> set[str]:
-    """Check backticked names in sentences that call them dependencies; return those names."""
+    """Check the backticked names a sentence calls dependencies ("depends on `x`", "requires
+    `x` and `y`", "dependencies: `x`"); return the spans handled here."""
     handled: set[str] = set()
     prose, _ = refs.split_fences(text)
-    for sentence in _SENTENCE_SPLIT.split(prose):
-        if not _DEPENDENCY_WORDS.search(sentence):
-            continue
-        for content, _line in refs.code_spans(sentence):
-            name = content.strip()
-            name = re.split(r"[\s<>=!~;\[]", name, maxsplit=1)[0]  # "pydantic>=2" -> "pydantic"
+    for m in _DEPENDENCY_CLAIM.finditer(prose):
+        for content, _line in refs.code_spans(m.group(1)):
+            name = re.split(r"[\s<>=!~;\[]", content.strip(), maxsplit=1)[0]  # "pydantic>=2" -> "pydantic"
             if not name or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._/@-]*", name):
                 continue
-            if not _is_dependency_claim(ctx, content, name):
+            if content in handled or not _is_dependency_claim(ctx, content, name):
                 continue
             head = name.split(".", 1)[0]
             handled.add(content)
@@ -883,7 +954,7 @@ def _is_dependency_claim(ctx: _Ctx, content: str, name: str) -> bool:
     """Is a backticked name in a dependency sentence a package name (not code, a file, a value)?"""
     if name != content.strip() and not re.match(r"^[\w.@/-]+\s*(?:[<>=!~]=?|\[)", content.strip()):
         return False  # an expression or a command, not a package (a version spec is fine)
-    if name in _BUILTINS or name in refs._KEYWORDS or name.isupper() or not re.search(r"[a-z]", name):
+    if name in _BUILTINS or refs.is_keyword(name) or name.isupper() or not re.search(r"[a-z]", name):
         return False
     got = refs.classify(name)
     if got is not None and got[0] != refs.IDENTIFIER:
@@ -980,11 +1051,20 @@ def _import_between(ctx: _Ctx, sources: set[str], targets: set[str]) -> str | No
 
 
 def _unknown_module(ctx: _Ctx, name: str, claim: str) -> None:
-    hint = _closest(name.strip("`"), ctx.idx.module_ids)
+    clean = name.strip().strip("`").strip()
+    hint = _closest(clean, ctx.idx.module_ids)
     evidence = _loc(ctx.graph, ctx.idx.module_ids[hint]) if hint else ""
-    msg = f"no module `{name}` in the repository"
+    msg = f"no module `{clean}` in the repository"
+    parts = clean.replace("/", ".").split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        parent = ctx.idx.module_ids.get(".".join(parts[:i]))
+        if parent is not None:
+            where = _loc(ctx.graph, parent)
+            msg = f"`{_qualname(ctx.graph, parent)}`{_at(where)} has no module `{parts[i]}`"
+            evidence = evidence or where
+            break
     if hint:
-        msg += f"; closest: `{hint}`{_at(evidence)}"
+        msg += f"; closest: `{hint}`{_at(_loc(ctx.graph, ctx.idx.module_ids[hint]))}"
     ctx.add("unknown-module", msg, evidence, claim)
 
 
@@ -1018,8 +1098,8 @@ _MERMAID_NODE = re.compile(
 
 def _check_mermaid(ctx: _Ctx, code: str, line: int) -> None:
     labels: dict[str, str] = {}
-    edges: list[tuple[str, str, str]] = []
-    for raw_line in code.split("\n"):
+    edges: list[tuple[str, str, str, int]] = []
+    for k, raw_line in enumerate(code.split("\n"), 1):
         text = raw_line.split("%%", 1)[0].strip().rstrip(";")
         if not text or re.match(
             r"^(?:graph|flowchart|subgraph|end|classDef|class|style|linkStyle|click)\b", text
@@ -1039,9 +1119,20 @@ def _check_mermaid(ctx: _Ctx, code: str, line: int) -> None:
                     nodes.append(node_id)
             has_arrow = len(pieces) > 1 and not re.search(r"~~~|---(?!>)", stmt)
             if has_arrow:
-                edges.extend((a, b, stmt) for a, b in itertools.pairwise(nodes))
-    for a, b, stmt in edges:
-        ma, mb = _mermaid_module(ctx, a, labels), _mermaid_module(ctx, b, labels)
+                edges.extend((a, b, stmt, line + k) for a, b in itertools.pairwise(nodes))
+    found: dict[str, list[str]] = {}
+
+    def module(node_id: str) -> list[str]:
+        if node_id not in found:
+            found[node_id] = _mermaid_module(ctx, node_id, labels)
+        return found[node_id]
+
+    checked: set[tuple[str, str]] = set()
+    for a, b, stmt, at_line in edges:
+        if (a, b) in checked:
+            continue
+        checked.add((a, b))
+        ma, mb = module(a), module(b)
         if not ma or not mb:
             continue  # a node that is not a module: a concept, not a checkable claim
         sa, sb = _expand(ctx, ma), _expand(ctx, mb)
@@ -1049,7 +1140,7 @@ def _check_mermaid(ctx: _Ctx, code: str, line: int) -> None:
             continue
         evidence = _loc(ctx.graph, ma[0])
         qa, qb = _qualname(ctx.graph, ma[0]), _qualname(ctx.graph, mb[0])
-        msg = f"diagram line {line}: no import between `{qa}`{_at(evidence)}"
+        msg = f"diagram edge on line {at_line}: no import between `{qa}`{_at(evidence)}"
         ctx.add("mermaid-edge", f"{msg} and `{qb}`{_at(_loc(ctx.graph, mb[0]))}", evidence, stmt.strip())
 
 
@@ -1093,12 +1184,11 @@ def _check_example(
         first = bad[0]
         lines = body.split("\n")
         shown = lines[first - 1].strip() if 0 < first <= len(lines) else ""
-        ctx.add(
-            "example-syntax",
-            f"{label} does not parse (line {first}: `{shown[:80]}`)",
-            _loc(ctx.graph, ctx.subject if ctx.subject in ctx.graph.g else None),
-            shown,
-        )
+        where = _loc(ctx.graph, ctx.subject if ctx.subject in ctx.graph.g else None)
+        msg = f"{label} does not parse (line {first}: `{shown[:80]}`)"
+        if where:
+            msg += f"; it documents `{_qualname(ctx.graph, ctx.subject)}` ({where})"
+        ctx.add("example-syntax", msg, where, shown)
         return
     ex = _Example()
     _collect_bindings(tree.root_node, ex)
@@ -1304,7 +1394,7 @@ def _infer_types(ctx: _Ctx, root: Any, ex: _Example, module_scope: str | None) -
         if ex.assigned.get(name, 0) != 1:
             continue
         target = _example_target(ctx, _t(right.child_by_field_name("function")), ex, module_scope)
-        if target is not None and data_kind(ctx.graph, target) == CLASS:
+        if target is not None and _kind(ctx.graph, target) == CLASS:
             ex.types[name] = target
 
 
@@ -1323,10 +1413,7 @@ def _example_target(ctx: _Ctx, dotted: str, ex: _Example, module_scope: str | No
     if res is not None:
         return res.id
     for nid in ctx.idx.names.get(head, [])[:5]:
-        if (
-            data_kind(g, nid) in (*_MODULE_KINDS, CLASS)
-            or data_kind(g, _safe_parent(g, nid)) in _MODULE_KINDS
-        ):
+        if _kind(g, nid) in (*_MODULE_KINDS, CLASS) or _kind(g, _safe_parent(g, nid)) in _MODULE_KINDS:
             r2 = _resolve(g, f"{_qualname(g, nid)}.{rest}" if rest else _qualname(g, nid), None)
             if r2 is not None:
                 return r2.id
@@ -1401,7 +1488,7 @@ def _check_call(ctx: _Ctx, node: Any, ex: _Example, label: str, module_scope: st
         attr = _t(fn.child_by_field_name("attribute"))
         if obj is not None and obj.type == "call":
             inner = _example_target(ctx, _t(obj.child_by_field_name("function")), ex, module_scope)
-            if inner is not None and data_kind(g, inner) == CLASS:
+            if inner is not None and _kind(g, inner) == CLASS:
                 member = _member_of(g, inner, attr)
                 if member is None:
                     where = _loc(g, inner)
@@ -1435,8 +1522,8 @@ def _member_of(graph: EvidenceGraph, class_id: str, name: str) -> str | None:
 def _has_external_base(graph: EvidenceGraph, class_id: str) -> bool:
     for cid in _mro(graph, class_id):
         for _, dst, d in graph.g.out_edges(cid, data=True):
-            external = d.get("kind") == INHERITS and data_kind(graph, dst) == "external"
-            if external and _last(_qualname(graph, dst)) not in ("object", "ABC", "Generic", "Protocol"):
+            external = d.get("kind") == INHERITS and _kind(graph, dst) == "external"
+            if external and _last(_qualname(graph, dst)) not in _TRANSPARENT_BASES:
                 return True
     return False
 
@@ -1510,7 +1597,7 @@ def _check_arguments(ctx: _Ctx, call: Any, target: str, bound_instance: bool, la
 
 def _signature_loc(graph: EvidenceGraph, node_id: str) -> str:
     """Where a callable's signature is written: a class's is its ``__init__``'s."""
-    if data_kind(graph, node_id) == CLASS:
+    if _kind(graph, node_id) == CLASS:
         for cid in _mro(graph, node_id):
             init = graph.members(cid).get("__init__")
             if init is not None:
@@ -1541,7 +1628,7 @@ def _show_param(p: Param) -> str:
 
 def _check_params(ctx: _Ctx, sid: str, documented: list[str], *, claim_all: bool = True) -> None:
     g = ctx.graph
-    params = _params_of(g, sid)
+    params = documentable_params(g, sid)
     where = _signature_loc(g, sid)
     qual = _qualname(g, sid)
     names = [_norm_param(n) for n in documented]
@@ -1550,15 +1637,14 @@ def _check_params(ctx: _Ctx, sid: str, documented: list[str], *, claim_all: bool
         if not name:
             continue
         if name in seen:
-            ctx.add(
-                "param-duplicate", f"parameter `{name}` of `{qual}` is documented more than once", where, raw
-            )
+            msg = f"parameter `{name}` of `{qual}`{_at(where)} is documented more than once"
+            ctx.add("param-duplicate", msg, where, raw)
             continue
         seen.add(name)
     if params is None:
-        if data_kind(g, sid) not in CALLABLE_KINDS and data_kind(g, sid) != CLASS:
+        if _kind(g, sid) not in CALLABLE_KINDS and _kind(g, sid) != CLASS:
             for name in dict.fromkeys(n for n in names if n):
-                msg = f"`{qual}`{_at(where)} is a {data_kind(g, sid)}, it has no parameter `{name}`"
+                msg = f"`{qual}`{_at(where)} is a {_kind(g, sid)}, it has no parameter `{name}`"
                 ctx.add("param-unknown", msg, where, name)
         return
     actual = [p.name.lstrip("*") for p in params]
@@ -1583,8 +1669,9 @@ def _raised_names(graph: EvidenceGraph, idx: _Index, sid: str) -> dict[str, str]
         return cached
     out: dict[str, str] = {}
     idx.raised[sid] = out
-    frontier = [sid]
-    seen = {sid}
+    # An abstract or base method documents what its overrides raise too.
+    frontier = [sid, *_overrides(graph, idx, sid)]
+    seen = set(frontier)
     depth = 0
     while frontier and depth <= _RAISE_DEPTH:
         nxt: list[str] = []
@@ -1610,17 +1697,17 @@ def _direct_raises(graph: EvidenceGraph, nid: str) -> list[tuple[str, str | None
             continue
         res = _resolve(graph, name, nid)
         out.append((res.qualname if res is not None else name, res.id if res is not None else None))
+        if res is not None and _last(res.qualname) != _last(name):
+            out.append((name, None))  # an alias (``raise Missing``) counts as written too
     for _, dst, d in graph.g.out_edges(nid, data=True):
         if d.get("kind") == RAISES:
-            out.append(
-                (_qualname(graph, dst), dst if data_kind(graph, dst) not in _NON_SYMBOL_KINDS else None)
-            )
+            out.append((_qualname(graph, dst), dst if _kind(graph, dst) not in _NON_SYMBOL_KINDS else None))
     return out
 
 
 def _exception_ancestry(graph: EvidenceGraph, name: str, exc_id: str | None) -> set[str]:
     names = {_last(name)}
-    if exc_id is not None and data_kind(graph, exc_id) == CLASS:
+    if exc_id is not None and _kind(graph, exc_id) == CLASS:
         for cid in _mro(graph, exc_id):
             names.add(_last(_qualname(graph, cid)))
             for base in (graph.g.nodes[cid].get("extra") or {}).get("bases") or []:
@@ -1638,9 +1725,9 @@ def _exception_ancestry(graph: EvidenceGraph, name: str, exc_id: str | None) -> 
 def _callees(graph: EvidenceGraph, idx: _Index, nid: str) -> list[str]:
     out: list[str] = []
     for _, dst, d in graph.g.out_edges(nid, data=True):
-        if d.get("kind") == CALLS and data_kind(graph, dst) not in _NON_SYMBOL_KINDS:
+        if d.get("kind") == CALLS and _kind(graph, dst) not in _NON_SYMBOL_KINDS:
             out.append(dst)
-    kind = data_kind(graph, nid)
+    kind = _kind(graph, nid)
     if kind == CLASS:
         members = graph.members(nid, inherited=True)
         out.extend(members[m] for m in ("__init__", "__post_init__", "__new__") if m in members)
@@ -1650,14 +1737,21 @@ def _callees(graph: EvidenceGraph, idx: _Index, nid: str) -> list[str]:
         out.extend(idx.methods.get(method, [])[:20])
     # A call to a method may run any override of it.
     for callee in list(out):
-        parent = _safe_parent(graph, callee)
-        if data_kind(graph, parent) == CLASS and parent is not None:
-            name = graph.g.nodes[callee].get("name")
-            for sub in _all_subclasses(idx, parent):
-                override = graph.members(sub).get(str(name))
-                if override is not None:
-                    out.append(override)
+        out.extend(_overrides(graph, idx, callee))
     return list(dict.fromkeys(o for o in out if o != nid))
+
+
+def _overrides(graph: EvidenceGraph, idx: _Index, method: str) -> list[str]:
+    parent = _safe_parent(graph, method)
+    if parent is None or _kind(graph, parent) != CLASS:
+        return []
+    name = str(graph.g.nodes[method].get("name"))
+    out = []
+    for sub in _all_subclasses(idx, parent):
+        override = graph.members(sub).get(name)
+        if override is not None:
+            out.append(override)
+    return out
 
 
 def _all_subclasses(idx: _Index, cid: str) -> list[str]:
@@ -1686,19 +1780,28 @@ def _find_attribute_calls(graph: EvidenceGraph, idx: _Index, nid: str) -> set[st
     text = _span_text(graph, idx, nid)
     if not text:
         return set()
-    tree = _parse_python(text)
+    tree = _parse_python(textwrap.dedent(text))
     out: set[str] = set()
+    external: dict[str, bool] = {}
     for node in _walk_nodes(tree.root_node):
-        if node.type == "call":
-            fn = node.child_by_field_name("function")
-            if fn is not None and fn.type == "attribute":
-                out.add(_t(fn.child_by_field_name("attribute")))
+        if node.type != "call":
+            continue
+        fn = node.child_by_field_name("function")
+        if fn is None or fn.type != "attribute":
+            continue
+        head = _t(fn.child_by_field_name("object")).split(".", 1)[0].split("(", 1)[0]
+        if head not in external:
+            res = _resolve(graph, head, nid) if refs.is_identifier(head) else None
+            # ``json.dumps``, ``os.path.join``: a call into another library, not a dispatch.
+            external[head] = res is not None and res.id is None and head not in _SELF_NAMES
+        if not external[head]:
+            out.add(_t(fn.child_by_field_name("attribute")))
     return out
 
 
 def _check_raises(ctx: _Ctx, sid: str, documented: list[str]) -> None:
     g = ctx.graph
-    if data_kind(g, sid) not in (*CALLABLE_KINDS, CLASS):
+    if _kind(g, sid) not in (*CALLABLE_KINDS, CLASS):
         return
     raised: dict[str, str] | None = None
     where = _loc(g, sid)
@@ -1782,16 +1885,15 @@ def _check_prompt_echo(ctx: _Ctx, text: str, *, allowed_urls: str | None) -> Non
     """Instruction-following text, raw HTML, and (when ``allowed_urls`` is given) URLs not in it."""
     if not text:
         return
-    prose, _ = refs.split_fences(text) if allowed_urls is None else (text, [])
-    if allowed_urls is None:
-        prose = refs.mask_code_spans(prose)
+    # Code spans and blocks quote code (a test's input, an escaped tag): only prose counts.
+    prose = refs.mask_code_spans(refs.split_fences(text)[0])
     where = _loc(ctx.graph, ctx.subject if ctx.subject in ctx.graph.g else None)
     reported: set[str] = set()
     for pattern, why in _INJECTION_PATTERNS:
         m = pattern.search(prose)
         if m is not None and why not in reported:
             reported.add(why)
-            ctx.add("prompt-echo", f"contains {why}: {m.group(0)[:80]!r}", where, m.group(0))
+            ctx.add("prompt-echo", f"contains {why}: {m.group(0)[:80]!r}{_at(where)}", where, m.group(0))
     if allowed_urls is None:
         return
     for url in refs.urls(text):
@@ -1814,14 +1916,16 @@ def _check_prose(
     text = text[:_MAX_TEXT]
     handled = _check_dependencies(ctx, text)
     _, blocks = refs.split_fences(text)
+    seen: set[tuple[str, str]] = set()
     for ref in refs.references(text):
-        if ref.raw in handled:
-            continue
+        if ref.raw in handled or (ref.kind, ref.raw) in seen:
+            continue  # a claim repeated in one text is one claim
+        seen.add((ref.kind, ref.raw))
         if ref.kind == refs.IDENTIFIER:
             _guard(ctx, f"`{ref.raw[:60]}`", lambda ref=ref: _check_identifier(ctx, ref))
         elif ref.kind in (refs.FILE, refs.FILE_OR_IDENTIFIER):
             _guard(ctx, f"`{ref.raw[:60]}`", lambda ref=ref: _check_file_ref(ctx, ref, base_dir))
-    for target, _line in refs.links(text):
+    for target in dict.fromkeys(t for t, _ in refs.links(text)):
         _guard(ctx, "a link", lambda target=target: _check_link(ctx, target, base_dir))
     for n, block in enumerate(blocks, 1):
         label = f"code block {n} (line {block.line + ctx.line_offset})"
@@ -1852,25 +1956,30 @@ def _check_file_ref(ctx: _Ctx, ref: refs.Ref, base_dir: str) -> None:
     if _file_exists(ctx, re.sub(r":\d+(?::\d+)?$", "", value)):
         return
     head = value.split("/", 1)[0].split(".", 1)[0]
-    if "/" in value and any(q.startswith(value.rsplit(".", 1)[0]) for q in ctx.idx.module_ids):
+    if "/" in value and "." in value and value.rsplit(".", 1)[0] in ctx.idx.module_ids:
         # ``dir/module.Name``: a symbol of a module named by its path
         msg, evidence = _explain_unresolved(ctx, value)
         ctx.add("unknown-identifier", msg, evidence, ref.raw)
         return
     ext = value.rsplit(".", 1)[-1].lower() if "." in value.rsplit("/", 1)[-1] else ""
-    if "/" not in value and ext not in _BARE_FILE_EXTENSIONS and value not in refs.KNOWN_DOTTED_FILE_NAMES:
-        # ``llama.cpp``, ``config.json``: a project or an output file as often as a file
-        # of the repository; only a dotted name inside a package of the repository is a claim.
-        if refs.is_identifier(value) and value.count(".") >= 2 and head in ctx.idx.top_names:
-            msg, evidence = _explain_unresolved(ctx, value)
-            ctx.add("unknown-identifier", msg, evidence, ref.raw)
-        return
+    if "/" not in value:
+        if ext not in refs.BARE_FILE_EXTENSIONS and value not in refs.KNOWN_DOTTED_FILE_NAMES:
+            # ``llama.cpp``, ``config.json``: a project or an output file as often as a file of
+            # the repository; only a dotted name inside a package of the repository is a claim.
+            if refs.is_identifier(value) and value.count(".") >= 2 and head in ctx.idx.top_names:
+                msg, evidence = _explain_unresolved(ctx, value)
+                ctx.add("unknown-identifier", msg, evidence, ref.raw)
+            return
+        if not ctx.strict_bare:
+            # In a README or an overview a bare file name is usually a kind of file
+            # (``setup.cfg``, ``go.sum``), not a file of this repository.
+            return
     _check_file(ctx, ref.raw, value, base_dir=base_dir)
 
 
 def _check_link(ctx: _Ctx, target: str, base_dir: str) -> None:
     t = target.strip()
-    if not t or t.startswith(("#", "/", "mailto:")) or refs._SCHEME_RE.match(t) or t.startswith("www."):
+    if not t or t.startswith(("#", "/", "mailto:")) or refs.has_scheme(t) or t.startswith("www."):
         return
     path = refs.normalise_path(t)
     if not path or path.lower().endswith((".md", ".html", ".htm", ".rst")) or path.endswith("/"):
@@ -1882,16 +1991,24 @@ def _check_link(ctx: _Ctx, target: str, base_dir: str) -> None:
 # -- public API ---------------------------------------------------------------------------------
 
 
+def _never_raises(fn: Callable[..., list[Finding]]) -> Callable[..., list[Finding]]:
+    """A fault in the validator becomes one ``validator-error`` finding, never an exception."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> list[Finding]:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            return [_finding("validator-error", f"could not validate: {type(exc).__name__}: {exc}"[:300])]
+
+    return wrapper
+
+
+@_never_raises
 def validate_record(graph: EvidenceGraph, symbol_id: str, record: ApiRecord) -> list[Finding]:
-    """Check what the API agent wrote about one symbol against the evidence graph."""
-    try:
-        idx = _index(graph)
-    except Exception as exc:
-        return [
-            _finding(
-                "validator-error", f"could not index the evidence: {type(exc).__name__}", subject=symbol_id
-            )
-        ]
+    """Check what the API agent wrote about one symbol (node id ``symbol_id``) against the
+    evidence: names, parameters, raises, returns/yields, files, examples, summary, echoes."""
+    idx = _index(graph)
     known = isinstance(symbol_id, str) and symbol_id in graph.g
     ctx = _Ctx(graph, idx, str(symbol_id), symbol_id if known else None)
     if not known:
@@ -1902,6 +2019,8 @@ def validate_record(graph: EvidenceGraph, symbol_id: str, record: ApiRecord) -> 
         _guard(ctx, "the signature", lambda: ctx.params.update(_all_param_names(graph, symbol_id)))
         _guard(ctx, "the source", lambda: ctx.words.update(_evidence_words(graph, idx, symbol_id)))
     module_scope = _safe_module_of(graph, symbol_id) if known else None
+    # Examples are Python; for a symbol in another language there is nothing to run them against.
+    python = not known or graph.g.nodes[symbol_id].get("language") in (None, "python")
     _guard(ctx, "summary", lambda: _check_summary(ctx, record.summary))
     fields: list[tuple[str, str]] = [("summary", record.summary), ("description", record.description)]
     fields += [(f"parameter `{p.name}`", p.description) for p in record.params]
@@ -1918,7 +2037,7 @@ def validate_record(graph: EvidenceGraph, symbol_id: str, record: ApiRecord) -> 
         _guard(ctx, "parameters", lambda: _check_params(ctx, symbol_id, [p.name for p in record.params]))
         _guard(ctx, "raises", lambda: _check_raises(ctx, symbol_id, [r.exception for r in record.raises]))
         _guard(ctx, "returns", lambda: _check_returns(ctx, symbol_id, record.returns, record.yields))
-    for n, example in enumerate(record.examples, 1):
+    for n, example in enumerate(record.examples if python else [], 1):
         label = f"example {n}"
         _guard(
             ctx, label, lambda example=example, label=label: _check_example(ctx, example, label, module_scope)
@@ -1945,7 +2064,7 @@ def _all_param_names(graph: EvidenceGraph, sid: str) -> set[str]:
         params = None
     for p in params or []:
         out.add(p.name.lstrip("*"))
-    if data_kind(graph, sid) == CLASS:
+    if _kind(graph, sid) == CLASS:
         for p in _constructor_params(graph, sid) or []:
             out.add(p.name.lstrip("*"))
     return out
@@ -1964,12 +2083,10 @@ def _check_see_also(ctx: _Ctx, entry: str) -> None:
         _check_prose(ctx, text, module_scope=None)
 
 
+@_never_raises
 def validate_overview(graph: EvidenceGraph, overview: Overview) -> list[Finding]:
     """Check the architecture overview: modules, relations, dependencies and prose."""
-    try:
-        idx = _index(graph)
-    except Exception as exc:
-        return [_finding("validator-error", f"could not index the evidence: {type(exc).__name__}")]
+    idx = _index(graph)
     ctx = _Ctx(graph, idx, "overview", None, strict_bare=False)
     _guard(ctx, "summary", lambda: _check_summary(ctx, overview.summary))
     ctx.where = "summary"
@@ -1990,7 +2107,8 @@ def validate_overview(graph: EvidenceGraph, overview: Overview) -> list[Finding]
         )
         _guard(ctx, "a relation", lambda rel=rel: _check_prose(ctx, rel.description, module_scope=None))
     ctx.where = ""
-    allowed = _all_docstrings(graph) + "\n" + repr(graph.meta.get("configs", ""))
+    meta = graph.meta if isinstance(graph.meta, dict) else {}
+    allowed = _all_docstrings(graph) + "\n" + repr(meta.get("configs", ""))
     everything = "\n".join(
         [overview.summary]
         + [c.role for c in overview.components]
@@ -2010,16 +2128,10 @@ def _all_docstrings(graph: EvidenceGraph) -> str:
     return "\n".join(str(d.get("docstring") or "") for _, d in graph.g.nodes(data=True) if d.get("docstring"))
 
 
+@_never_raises
 def validate_module_doc(graph: EvidenceGraph, module_id: str, doc: ModuleDoc) -> list[Finding]:
-    """Check the prose at the top of a module page (names resolve from the module)."""
-    try:
-        idx = _index(graph)
-    except Exception as exc:
-        return [
-            _finding(
-                "validator-error", f"could not index the evidence: {type(exc).__name__}", subject=module_id
-            )
-        ]
+    """Check the prose at the top of a module page (names resolve from the module ``module_id``)."""
+    idx = _index(graph)
     known = isinstance(module_id, str) and module_id in graph.g
     ctx = _Ctx(graph, idx, str(module_id), module_id if known else None)
     if not known:
@@ -2046,10 +2158,10 @@ class _Section:
     symbol: str | None
     level: int
     start: int  # 0-based line index of the heading
-    lines: list[str] = field(default_factory=list)
     subsections: list[tuple[str, int, list[str]]] = field(default_factory=list)  # kind, line, lines
 
 
+@_never_raises
 def validate_markdown(graph: EvidenceGraph, text: str, *, source: str = "") -> list[Finding]:
     """Check any Markdown file (a generated page or a hand-written README).
 
@@ -2059,12 +2171,7 @@ def validate_markdown(graph: EvidenceGraph, text: str, *, source: str = "") -> l
     section: names in it resolve from the symbol, and its Parameters / Raises / Returns /
     Yields subsections are checked against the signature and the raise evidence.
     """
-    try:
-        idx = _index(graph)
-    except Exception as exc:
-        return [
-            _finding("validator-error", f"could not index the evidence: {type(exc).__name__}", subject=source)
-        ]
+    idx = _index(graph)
     ctx = _Ctx(graph, idx, source, None, strict_bare=False)
     if not isinstance(text, str) or not text.strip():
         return ctx.findings
@@ -2080,13 +2187,16 @@ def validate_markdown(graph: EvidenceGraph, text: str, *, source: str = "") -> l
         return ctx.findings
     page_module: str | None = None
     for sec, chunk, first_line in chunks:
-        if sec.symbol is not None and data_kind(graph, sec.symbol) in _MODULE_KINDS:
+        if sec.symbol is not None and _kind(graph, sec.symbol) in _MODULE_KINDS:
             page_module = sec.symbol
         # Text under a plain heading of a module page (a constants table) is still about the module.
         scope = sec.symbol or page_module
         sub = _Ctx(graph, idx, sec.symbol or source, scope, strict_bare=sec.symbol is not None)
         sub.page_names = ctx.page_names
         sub.where = f"{label}:{first_line}" if first_line else label
+        for kind, _line, lines in sec.subsections:
+            if kind in ("params", "raises"):
+                sub.skip.update(_entry_names(lines))
         if sec.symbol is not None:
             sid = sec.symbol
             _guard(
@@ -2180,7 +2290,7 @@ def _heading_symbol(graph: EvidenceGraph, idx: _Index, title: str) -> str | None
     m = _ANCHOR_RE.search(title)
     if m is not None:
         anchor = m.group(1)
-        if anchor in graph.g and data_kind(graph, anchor) not in _NON_SYMBOL_KINDS:
+        if anchor in graph.g and _kind(graph, anchor) not in _NON_SYMBOL_KINDS:
             return anchor
         nid = graph.id_of(anchor)
         if nid is not None:
@@ -2199,16 +2309,17 @@ def _check_section(ctx: _Ctx, sec: _Section) -> None:
     sid = sec.symbol
     if sid is None:
         return
-    for kind, line, lines in sec.subsections:
+    for kind, line, raw_lines in sec.subsections:
+        lines = [ln for ln in raw_lines if ln.strip() and not re.match(r"^ {0,3}>", ln)]
         entries = _entry_names(lines)
         ctx.where = f"{ctx.where.rsplit(':', 1)[0]}:{line}"
         if kind == "params":
             _check_params(ctx, sid, entries, claim_all=True)
         elif kind == "raises":
             _check_raises(ctx, sid, entries)
-        elif kind == "returns" and any(x.strip() for x in lines):
+        elif kind == "returns" and lines:
             _check_returns(ctx, sid, "\n".join(lines), None, check_missing=False)
-        elif kind == "yields" and any(x.strip() for x in lines):
+        elif kind == "yields" and lines:
             _check_returns(ctx, sid, None, "\n".join(lines), check_missing=False)
 
 
@@ -2247,4 +2358,11 @@ def _first_name(cell: str) -> str:
     return m.group(1) if m else ""
 
 
-__all__ = ["RULES", "validate_markdown", "validate_module_doc", "validate_overview", "validate_record"]
+__all__ = [
+    "RULES",
+    "documentable_params",
+    "validate_markdown",
+    "validate_module_doc",
+    "validate_overview",
+    "validate_record",
+]

@@ -157,7 +157,10 @@ def _receiver(method: ts.Node) -> tuple[str, bool]:
 
 
 def _callee_text(node: ts.Node) -> str | None:
-    if node.type not in _CALLEE_TYPES or node.end_byte - node.start_byte > _MAX_CALLEE_BYTES:
+    kind = node.type
+    if kind == "identifier":
+        return text(node) or None
+    if kind not in _CALLEE_TYPES or node.end_byte - node.start_byte > _MAX_CALLEE_BYTES:
         return None
     value = "".join(text(node).split())
     return value if _MEMBER_CHAIN.fullmatch(value) else None
@@ -183,6 +186,7 @@ class GoAdapter(LanguageAdapter):
     id_prefix = "go"
 
     def grammar(self) -> object:
+        """The grammar from the ``tree-sitter-go`` wheel."""
         return tree_sitter_go.language()
 
     def module_name(self, rel_path: str, files: frozenset[str]) -> str:

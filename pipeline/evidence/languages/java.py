@@ -164,6 +164,7 @@ class JavaAdapter(LanguageAdapter):
     id_prefix = "java"
 
     def grammar(self) -> object:
+        """The grammar from the ``tree-sitter-java`` wheel."""
         return tree_sitter_java.language()
 
     def module_name(self, rel_path: str, files: frozenset[str]) -> str:

@@ -139,7 +139,10 @@ def _has_token(node: ts.Node, token: str) -> bool:
 
 def _callee_text(node: ts.Node) -> str | None:
     """The callee as written when it is a name or a member chain (``this.a.b``), else None."""
-    if node.type not in _CALLEE_TYPES or node.end_byte - node.start_byte > _MAX_CALLEE_BYTES:
+    kind = node.type
+    if kind == "identifier":
+        return text(node) or None
+    if kind not in _CALLEE_TYPES or node.end_byte - node.start_byte > _MAX_CALLEE_BYTES:
         return None
     value = "".join(text(node).split())
     return value if _MEMBER_CHAIN.fullmatch(value) else None
@@ -187,6 +190,7 @@ class JavaScriptAdapter(LanguageAdapter):
     id_prefix = "js"
 
     def grammar(self) -> object:
+        """The grammar from the ``tree-sitter-javascript`` wheel."""
         return tree_sitter_javascript.language()
 
     def module_name(self, rel_path: str, files: frozenset[str]) -> str:
@@ -380,7 +384,7 @@ class JavaScriptAdapter(LanguageAdapter):
                 sym.extra["is_static"] = True
             if _has_token(node, "get"):
                 sym.extra["is_property"] = True
-            if node.type in ("abstract_method_signature",) or _has_token(node, "abstract"):
+            if node.type == "abstract_method_signature" or _has_token(node, "abstract"):
                 sym.extra["is_abstract"] = True
             if node.type in ("function_signature", "method_signature", "abstract_method_signature"):
                 sym.extra["is_signature"] = True
@@ -396,11 +400,10 @@ class JavaScriptAdapter(LanguageAdapter):
         for node in facts.imports:
             line = node.start_point[0] + 1
             spec = _string_value(node.child_by_field_name("source"))
-            bound = False
+            before = len(records)
             for child in node.named_children:
                 if child.type == "import_clause":
                     for part in child.named_children:
-                        bound = True
                         if part.type == "identifier":
                             records.append(ImportRecord(scope, spec, "default", text(part), line))
                         elif part.type == "namespace_import":
@@ -417,11 +420,11 @@ class JavaScriptAdapter(LanguageAdapter):
                                         ImportRecord(scope, spec, name, text(alias) if alias else name, line)
                                     )
                 elif child.type == "import_require_clause":
-                    bound = True
                     spec = _string_value(child.child_by_field_name("source"))
                     alias = next((text(c) for c in child.named_children if c.type == "identifier"), None)
                     records.append(ImportRecord(scope, spec, None, alias, line))
-            if not bound:
+            if len(records) == before:
+                # A side-effect import (`import './x'`, `import {} from './x'`) binds nothing.
                 records.append(ImportRecord(scope, spec, None, None, line))
         for node in facts.reexports:
             line = node.start_point[0] + 1
@@ -517,6 +520,7 @@ class TypeScriptAdapter(JavaScriptAdapter):
     id_prefix = "ts"
 
     def grammar(self) -> object:
+        """The grammar from the ``tree-sitter-typescript`` wheel."""
         return tree_sitter_typescript.language_typescript()
 
 
@@ -527,4 +531,5 @@ class TsxAdapter(TypeScriptAdapter):
     id_prefix = "tsx"
 
     def grammar(self) -> object:
+        """The TSX grammar from the ``tree-sitter-typescript`` wheel."""
         return tree_sitter_typescript.language_tsx()

@@ -37,9 +37,13 @@ Rules that are choices rather than Python semantics:
   ``__new__`` is a static method and ``__init_subclass__``/``__class_getitem__`` are
   class methods without a decorator, as in Python.
 * **Class facts.** ``extra["attributes"]`` holds class-level assignments and annotations
-  plus ``self.x = ...`` in any method (griffe only looks in ``__init__``), one entry per
-  name at its first line. ``is_abstract`` is true when the class derives from ``ABC``,
+  plus ``self.x = ...`` in any method that is not static, ``self`` being the method's first
+  parameter as written (griffe only looks in ``__init__``); one entry per name, at its
+  first line. ``is_abstract`` is true when the class derives from ``ABC``,
   uses ``ABCMeta`` or defines an abstract method.
+* **Text** (names, annotations, defaults, docstrings) is decoded with the encoding a PEP 263
+  comment declares when that codec is ASCII-compatible, else as UTF-8; undecodable bytes
+  become U+FFFD, never an error.
 * **Variables** are names bound by assignment (plain, annotated, chained, unpacked) or a
   ``type`` statement at module or class level, including inside ``if``/``try``/``with``
   blocks there; a string statement right after one is its docstring.
@@ -48,6 +52,7 @@ Rules that are choices rather than Python semantics:
 from __future__ import annotations
 
 import ast
+import codecs
 import inspect
 import re
 import warnings
@@ -116,7 +121,7 @@ _CONSTANT = re.compile(r"_*[A-Z][A-Z0-9_]*")
 _MAIN_GUARDS = frozenset({'__name__=="__main__"', '"__main__"==__name__'})
 _STRING_TYPES = frozenset({"string", "concatenated_string"})
 _PATTERN_TYPES = frozenset({"pattern_list", "tuple_pattern", "list_pattern", "parenthesized_expression"})
-_SEQUENCE_TYPES = frozenset({"list", "tuple", "expression_list", "parenthesized_expression"})
+_SEQUENCE_TYPES = frozenset({"list", "tuple", "expression_list"})
 _TYPED_PARAMS = frozenset({"typed_parameter", "typed_default_parameter", "default_parameter"})
 
 # Scope kinds of the frame table.
@@ -130,8 +135,27 @@ def _is_private(name: str) -> bool:
     return name.startswith("_") and not (len(name) > 4 and name.startswith("__") and name.endswith("__"))
 
 
-def _decode(data: bytes) -> str:
-    return data.decode("utf-8", "replace")
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
+
+
+def _source_encoding(source: bytes) -> str:
+    """The PEP 263 encoding declared in the first two lines, when it is usable; else UTF-8.
+
+    Only ASCII-compatible text codecs are accepted (as Python requires for source files);
+    anything else, unknown names included, falls back to UTF-8.
+    """
+    head = source[:512].split(b"\n", 2)
+    match = _CODING.search(b"\n".join(head[:2]))
+    if match is None:
+        return "utf-8"
+    name = match.group(1).decode("ascii", "replace")
+    try:
+        if codecs.lookup(name).name in ("utf-8", "utf_8") or "ascii".encode(name) != b"ascii":
+            return "utf-8"
+        "ascii".encode(name).decode(name)
+    except Exception:
+        return "utf-8"
+    return name
 
 
 def _first_named(node: ts.Node) -> ts.Node | None:
@@ -228,6 +252,7 @@ class _Scan:
         self.tree = tree
         self.caps = caps
         self.src = source
+        self.encoding = _source_encoding(source)
         self.rel_path = rel_path
         self.module = module
         filename = rel_path.rsplit("/", 1)[-1]
@@ -259,7 +284,7 @@ class _Scan:
     def text(self, node: ts.Node | None) -> str:
         if node is None:
             return ""
-        return self.src[node.start_byte : node.end_byte].decode("utf-8", "replace")
+        return self.src[node.start_byte : node.end_byte].decode(self.encoding, "replace")
 
     def frame_of(self, pos: int) -> int:
         """The innermost frame whose body contains byte ``pos`` (-1: module level)."""
@@ -307,27 +332,33 @@ class _Scan:
         return inspect.cleandoc(value.rstrip()) if value is not None else None
 
     def literal_names(self, node: ts.Node | None) -> list[str] | None:
-        """The strings of a literal list/tuple expression (``+`` of literals allowed), else ``None``."""
+        """The strings of a literal list/tuple (or a ``+`` of them), else ``None``.
+
+        Only the top-level sequence may hold elements, and they must be strings:
+        ``[["a"]]`` is not a list of names.
+        """
         out: list[str] = []
-        stack = [node]
+        stack: list[tuple[ts.Node | None, bool]] = [(node, True)]
         while stack:
-            n = stack.pop()
+            n, top = stack.pop()
             if n is None:
                 return None
             t = n.type
-            if t in _STRING_TYPES:
+            if t in _STRING_TYPES and not top:
                 value = self.string_value(n)
                 if value is None:
                     return None
                 out.append(value)
-            elif t in _SEQUENCE_TYPES:
-                stack.extend(reversed([c for c in n.named_children if c.type != "comment"]))
-            elif t == "binary_operator":
+            elif t == "parenthesized_expression":
+                stack.extend((c, top) for c in reversed(n.named_children) if c.type != "comment")
+            elif t in _SEQUENCE_TYPES and top:
+                stack.extend((c, False) for c in reversed(n.named_children) if c.type != "comment")
+            elif t == "binary_operator" and top:
                 op = n.child_by_field_name("operator")
                 if op is None or op.type != "+":
                     return None
-                stack.append(n.child_by_field_name("right"))
-                stack.append(n.child_by_field_name("left"))
+                stack.append((n.child_by_field_name("right"), True))
+                stack.append((n.child_by_field_name("left"), True))
             elif t != "comment":
                 return None
         return out
@@ -437,7 +468,7 @@ class _Scan:
         rec.returns = self.text(returns) if returns is not None else None
         rec.docstring = self.docstring(node.child_by_field_name("body"))
         rec.extra = {
-            "is_async": node.child(0).type == "async",
+            "is_async": node.child_count > 0 and node.child(0).type == "async",
             "is_property": bool(callees & _PROPERTY),
             "is_staticmethod": is_static,
             "is_classmethod": is_classmethod,
@@ -530,6 +561,7 @@ class _Scan:
     def bindings(self) -> None:
         """Module/class variables, ``self.x`` attributes and ``__all__`` changes."""
         recs, own_rec, frame_of = self.recs, self.own_rec, self.frame_of
+        variables: list[_Rec] = []
         for node in self.caps.get("assignment", ()):
             f = frame_of(node.start_byte)
             scope = own_rec[f] if f >= 0 else 0
@@ -561,7 +593,7 @@ class _Scan:
                     "is_constant": bool(_CONSTANT.fullmatch(name)),
                 }
                 rec.docstring = docstring
-                recs.append(rec)
+                variables.append(rec)
                 if srec.kind == CLASS:
                     srec.attributes.append({"name": name, "annotation": annotation, "line": line})
                 elif name == "__all__":
@@ -589,7 +621,10 @@ class _Scan:
                 "is_constant": bool(_CONSTANT.fullmatch(name)),
                 "is_type_alias": True,
             }
-            recs.append(rec)
+            variables.append(rec)
+        # Source order decides which assignment of a name wins.
+        variables.sort(key=lambda r: r.node.start_byte)
+        recs.extend(variables)
 
     def self_attributes(self, node: ts.Node, method: _Rec) -> None:
         """Record ``self.x = ...`` (also unpacked, also annotated) on the method's class."""
@@ -646,6 +681,7 @@ class _Scan:
         """Keep one record per qualname (see the module docstring) and fix every final id."""
         recs = self.recs
         winner: dict[str, int] = {}
+        merged: dict[int, bytes] = {}  # property index -> source of its getter and accessors
         for idx in range(1, len(recs)):
             rec = recs[idx]
             prev_idx = winner.get(rec.qualname)
@@ -663,7 +699,10 @@ class _Scan:
             if accessor and prev.kind in (FUNCTION, METHOD) and prev.extra.get("is_property"):
                 prev.extra[accessor] = True
                 prev.raises |= rec.raises
-                prev.hash = content_hash(self.node_bytes(prev.outer) + self.node_bytes(rec.outer))
+                merged[prev_idx] = merged.get(prev_idx, self.node_bytes(prev.outer)) + self.node_bytes(
+                    rec.outer
+                )
+                prev.hash = content_hash(merged[prev_idx])
                 continue
             winner[rec.qualname] = idx
         alive = [True] * len(recs)
@@ -685,58 +724,48 @@ class _Scan:
 
     def calls(self) -> list[CallRecord]:
         """Call sites in source order, each credited to its owning symbol."""
-        src, starts, ends, parents = self.src, self.starts, self.ends, self.parents
+        src, encoding, starts, ends, parents = self.src, self.encoding, self.starts, self.ends, self.parents
         module_id = self.fid[0]
         frame_ids = [self.fid[o] for o in self.owner]
+
+        def caller(pos: int) -> str:
+            i = bisect_right(starts, pos) - 1
+            while i >= 0 and ends[i] <= pos:
+                i = parents[i]
+            return frame_ids[i] if i >= 0 else module_id
+
         found: list[tuple[int, CallRecord]] = []
         for node in self.caps.get("call.name", ()):
             s = node.start_byte
-            callee = src[s : node.end_byte].decode("utf-8", "replace")
+            callee = src[s : node.end_byte].decode(encoding, "replace")
             if callee == "super":
-                grand = node.parent.parent
+                call = node.parent
+                grand = call.parent if call is not None else None
                 if grand is not None and grand.type == "attribute":
                     continue  # recorded as super().name
-            i = bisect_right(starts, s) - 1
-            while i >= 0 and ends[i] <= s:
-                i = parents[i]
-            found.append(
-                (s, CallRecord(frame_ids[i] if i >= 0 else module_id, callee, node.start_point[0] + 1))
-            )
+            found.append((s, CallRecord(caller(s), callee, node.start_point[0] + 1)))
+        for node in self.caps.get("call.super", ()):
+            s = node.start_byte
+            callee = f"super().{self.text(node.child_by_field_name('attribute'))}"
+            found.append((s, CallRecord(caller(s), callee, node.start_point[0] + 1)))
         for node in self.caps.get("call.attribute", ()):
             s = node.start_byte
-            callee = src[s : node.end_byte].decode("utf-8", "replace")
+            callee = src[s : node.end_byte].decode(encoding, "replace")
             if not _DOTTED.fullmatch(callee):
-                callee = self.super_callee(node)
-                if callee is None:
-                    continue
-            elif "\\" in callee or " " in callee or "\n" in callee or "\t" in callee or "\r" in callee:
+                continue
+            if "\\" in callee or " " in callee or "\n" in callee or "\t" in callee or "\r" in callee:
                 callee = _LAYOUT.sub("", callee)
-            i = bisect_right(starts, s) - 1
-            while i >= 0 and ends[i] <= s:
-                i = parents[i]
-            found.append(
-                (s, CallRecord(frame_ids[i] if i >= 0 else module_id, callee, node.start_point[0] + 1))
-            )
-            if i == -1 and callee in ("__all__.extend", "__all__.append"):
+            owner_id = caller(s)
+            found.append((s, CallRecord(owner_id, callee, node.start_point[0] + 1)))
+            if owner_id == module_id and callee in ("__all__.extend", "__all__.append"):
                 self.all_events.append((s, callee[8:], node.parent))
         found.sort(key=lambda c: c[0])
         return [c for _pos, c in found]
 
-    def super_callee(self, node: ts.Node) -> str | None:
-        """``super().name`` for ``super(...).name``; ``None`` for any other non-dotted callee."""
-        obj = node.child_by_field_name("object")
-        attr = node.child_by_field_name("attribute")
-        if obj is None or attr is None or obj.type != "call":
-            return None
-        fn = obj.child_by_field_name("function")
-        if fn is None or fn.type != "identifier" or self.text(fn) != "super":
-            return None
-        return f"super().{self.text(attr)}"
-
     def imports(self) -> list[ImportRecord]:
         """One record per bound name, scoped to the owning symbol."""
         records: list[ImportRecord] = []
-        for node in self.caps.get("import", ()):
+        for node in sorted(self.caps.get("import", ()), key=lambda n: n.start_byte):
             f = self.frame_of(node.start_byte)
             scope = self.fid[self.owner[f] if f >= 0 else 0]
             records.extend(self.import_records(node, scope))
@@ -831,7 +860,7 @@ class _Scan:
             else:
                 public[idx] = public[rec.parent] and not _is_private(rec.name)
             if rec.kind in (FUNCTION, METHOD):
-                rec.extra["raises"] = sorted(rec.raises)
+                rec.extra["raises"] = sorted(rec.raises) if rec.raises else []
                 if rec.extra["is_abstract"] and recs[rec.parent].kind == CLASS:
                     # Classes are filled before their methods: complete the flag here.
                     recs[rec.parent].extra["is_abstract"] = True

@@ -18,13 +18,20 @@
 (future_import_statement) @import
 
 ; -- Calls -------------------------------------------------------------------------------
-; Only calls whose callee is a name or an attribute chain; `a[0]()` and `f()()` have other
-; callee node types and are not captured.
+; Only calls whose callee is a name or an attribute chain (the adapter checks the chain's
+; root); `a[0]()`, `f()()` and `", ".join()` are not captured, except `super().name()`.
 (call
   function: (identifier) @call.name)
 
 (call
-  function: (attribute) @call.attribute)
+  function: (attribute
+    object: [(identifier) (attribute)]) @call.attribute)
+
+(call
+  function: (attribute
+    object: (call
+      function: (identifier) @_super
+      (#eq? @_super "super"))) @call.super)
 
 ; -- Control flow facts of a function body -----------------------------------------------
 (raise_statement) @raise

@@ -39,6 +39,8 @@ _CALLEE_TYPES = frozenset({"identifier", "field_expression", "scoped_identifier"
 _MAX_CALLEE_BYTES = 200
 _DOC_LINE = re.compile(r"^\s*\*? ?")
 _COMMENTS = ("line_comment", "block_comment")
+# Sweep item tags; containers (definitions, impls) sort before the rest at equal spans.
+_DEF, _IMPL, _CALL, _USE, _MOD_DECL = range(5)
 
 
 @dataclass(slots=True)
@@ -177,6 +179,8 @@ def _type_name(node: ts.Node | None) -> str:
             node = node.child_by_field_name("type")
         elif node.type == "scoped_type_identifier":
             node = node.child_by_field_name("name")
+        elif node.type == "dynamic_type":
+            node = node.child_by_field_name("trait")
         else:
             break
     return text(node)
@@ -185,7 +189,10 @@ def _type_name(node: ts.Node | None) -> str:
 def _callee_text(node: ts.Node) -> str | None:
     if node.type == "generic_function":
         node = node.child_by_field_name("function") or node
-    if node.type not in _CALLEE_TYPES or node.end_byte - node.start_byte > _MAX_CALLEE_BYTES:
+    kind = node.type
+    if kind == "identifier":
+        return text(node) or None
+    if kind not in _CALLEE_TYPES or node.end_byte - node.start_byte > _MAX_CALLEE_BYTES:
         return None
     value = "".join(text(node).split())
     return value if _PATH.fullmatch(value) else None
@@ -251,6 +258,7 @@ class RustAdapter(LanguageAdapter):
         self._roots: tuple[frozenset[str], frozenset[str]] | None = None
 
     def grammar(self) -> object:
+        """The grammar from the ``tree-sitter-rust`` wheel."""
         return tree_sitter_rust.language()
 
     def module_name(self, rel_path: str, files: frozenset[str]) -> str:
@@ -313,14 +321,14 @@ class RustAdapter(LanguageAdapter):
         facts = self._collect(root)
 
         items: list[tuple[int, int, int, object]] = [
-            (d.node.start_byte, d.node.end_byte, 0, d) for d in facts.defs.values()
+            (d.node.start_byte, d.node.end_byte, _DEF, d) for d in facts.defs.values()
         ]
-        items += [(i.node.start_byte, i.node.end_byte, 1, i) for i in facts.impls]
-        items += [(c.start_byte, c.end_byte, 2, (c, callee)) for c, callee in facts.calls]
-        items += [(u.start_byte, u.end_byte, 3, u) for u in facts.uses]
-        items += [(m.start_byte, m.end_byte, 4, (m, n)) for m, n in facts.mod_decls]
+        items += [(i.node.start_byte, i.node.end_byte, _IMPL, i) for i in facts.impls]
+        items += [(c.start_byte, c.end_byte, _CALL, (c, callee)) for c, callee in facts.calls]
+        items += [(u.start_byte, u.end_byte, _USE, u) for u in facts.uses]
+        items += [(m.start_byte, m.end_byte, _MOD_DECL, (m, n)) for m, n in facts.mod_decls]
         items.sort(key=lambda it: (it[0], -it[1], it[2]))
-        parents = _enclosing([(s, e, tag < 2) for s, e, tag, _ in items])
+        parents = _enclosing([(s, e, tag in (_DEF, _IMPL)) for s, e, tag, _ in items])
 
         by_id: dict[str, Symbol] = {mod.id: mod}
         trait_impls: list[tuple[str, str]] = []
@@ -329,23 +337,28 @@ class RustAdapter(LanguageAdapter):
         frames = [root_frame] * len(items)
         for i, (_s, _e, tag, payload) in enumerate(items):
             outer = frames[parents[i]] if parents[i] >= 0 else root_frame
-            if tag == 2:
+            if tag == _CALL:
                 call, callee = payload  # type: ignore[misc]
                 callee_text = _callee_text(callee)
                 if callee_text:
                     ev.calls.append(CallRecord(outer.symbol.id, callee_text, call.start_point[0] + 1))
-            elif tag == 3:
+            elif tag == _USE:
                 ev.imports.extend(use_records(payload, outer.module.id))  # type: ignore[arg-type]
-            elif tag == 4:
+            elif tag == _MOD_DECL:
                 node, name = payload  # type: ignore[misc]
                 ev.imports.append(
                     ImportRecord(
                         outer.module.id, f"self{_SEP}{text(name)}", None, text(name), node.start_point[0] + 1
                     )
                 )
-            elif outer.local or outer.symbol.kind in CALLABLE_KINDS:
+            elif (
+                outer.local
+                or outer.symbol.kind in CALLABLE_KINDS
+                # Associated types of an impl belong to the implemented trait, not the type's API.
+                or (outer.impl_type is not None and tag == _DEF and payload.kind != METHOD)  # type: ignore[attr-defined]
+            ):
                 frames[i] = _Frame(outer.symbol, outer.module, outer.prefix, local=True)
-            elif tag == 1:
+            elif tag == _IMPL:
                 impl: _Impl = payload  # type: ignore[assignment]
                 type_name = _type_name(impl.type)
                 trait = text(impl.trait) if impl.trait is not None else None

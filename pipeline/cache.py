@@ -27,7 +27,13 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outputs (
     key TEXT PRIMARY KEY, kind TEXT, subject TEXT, model TEXT, checksum TEXT NOT NULL, data TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS inputs (
+    kind TEXT, subject TEXT, evidence TEXT, context TEXT, prompt TEXT, model TEXT,
+    PRIMARY KEY (kind, subject)
+);
 """
+# What can make a task's first prompt differ from the last run's, in the order reported.
+INPUT_PARTS = ("evidence", "context", "prompt", "model")
 
 
 def _digest(text: str) -> str:
@@ -104,6 +110,30 @@ class OutputCache:
                 "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)",
                 (key, agent.kind, subject, spec, _digest(data), data),
             )
+
+    def why_changed(self, kind: str, subject: str, parts: dict[str, str]) -> str:
+        """Why a first-pass prompt missed the cache: which input differs from the last run.
+
+        Records ``parts`` as the new last inputs. Returns ``"new"`` for a task never seen,
+        else e.g. ``"evidence changed"`` or ``"context changed"`` (a dependency's summary).
+        """
+        if self._db is None:
+            return "no cache"
+        with self._lock:
+            try:
+                row = self._db.execute(
+                    "SELECT evidence, context, prompt, model FROM inputs WHERE kind = ? AND subject = ?", (kind, subject)
+                ).fetchone()
+                self._db.execute(
+                    "INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?, ?)",
+                    (kind, subject, *(parts[p] for p in INPUT_PARTS)),
+                )
+            except sqlite3.Error:
+                return "no cache"
+        if row is None:
+            return "new"
+        changed = [p for p, old in zip(INPUT_PARTS, row, strict=True) if parts[p] != old]
+        return " and ".join(changed) + " changed" if changed else "retry inputs changed"
 
     def close(self) -> None:
         if self._db is not None:

@@ -19,10 +19,9 @@ FILE_OR_IDENTIFIER = "file_or_identifier"
 
 CODE = "code"  # inside backticks
 PROSE = "prose"  # in running text
-LINK = "link"  # a Markdown link target
 
 # Extensions that only ever name files in prose about code (an attribute called ``py`` or
-# ``toml`` is not a thing); a missing file with one of these is a wrong claim.
+# ``toml`` is not a thing): ``name.toml`` is classified as a file, not a dotted name.
 STRONG_EXTENSIONS = frozenset(
     {
         "py",
@@ -146,7 +145,7 @@ class Ref:
     value: str  # normalised: ``pkg.mod.func`` without call parentheses, a path without ``./``
     raw: str  # as written
     line: int  # 1-based line in the text
-    origin: str  # code (backticked), prose or link
+    origin: str  # CODE (backticked) or PROSE
 
 
 def split_fences(text: str) -> tuple[str, list[CodeBlock]]:

@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import textwrap
+import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -467,28 +468,24 @@ def _fact_words(graph: EvidenceGraph, node_id: str) -> set[str]:
     return set(_TOKEN_RE.findall("\n".join(parts)))
 
 
-def _python_parser() -> Callable[[bytes], Any]:
-    try:
-        from pipeline.evidence.languages import get_adapter
-
-        adapter = get_adapter("python")
-        return adapter.parse
-    except Exception:
-        import tree_sitter as ts
-        import tree_sitter_python
-
-        parser = ts.Parser(ts.Language(tree_sitter_python.language()))
-        return parser.parse
-
-
-_PARSE: Callable[[bytes], Any] | None = None
+_LOCAL = threading.local()
 
 
 def _parse_python(code: str) -> Any:
-    global _PARSE
-    if _PARSE is None:
-        _PARSE = _python_parser()
-    return _PARSE(code.encode("utf-8", "surrogatepass"))
+    """Parse Python with the adapter's grammar (tree-sitter parsers are per thread)."""
+    parse = getattr(_LOCAL, "parse", None)
+    if parse is None:
+        try:
+            from pipeline.evidence.languages import get_adapter
+
+            parse = get_adapter("python").parse
+        except Exception:  # the adapter is unavailable: the grammar alone is enough
+            import tree_sitter as ts
+            import tree_sitter_python
+
+            parse = ts.Parser(ts.Language(tree_sitter_python.language())).parse
+        _LOCAL.parse = parse
+    return parse(code.encode("utf-8", "surrogatepass"))
 
 
 def _error_lines(tree: Any, limit: int = 20) -> list[int]:

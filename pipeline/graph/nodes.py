@@ -36,10 +36,14 @@ def _generate(state: TaskState, ctx: RunContext, attempt: int) -> dict[str, Any]
     else:
         cached = ctx.cache.get(agent, ctx, subject, messages, spec) if ctx.cache is not None else None
         if cached is not None:
-            output, call = cached, {"kind": agent.kind, "subject": subject, "model": spec, "cached": True}
-            found = []
+            output, found = cached, []
+            call = {"kind": agent.kind, "subject": subject, "model": spec, "cached": True, "attempt": attempt}
         else:
             output, found, call = call_model(ctx, agent, model, spec, subject, messages)
+            call["cached"] = False
+            call["attempt"] = attempt
+            if attempt == 0 and ctx.cache is not None:
+                call["reason"] = ctx.cache.why_changed(agent.kind, subject, _input_parts(agent, ctx, subject, state, spec))
             if output is not None and ctx.cache is not None:
                 ctx.cache.put(agent, ctx, subject, messages, spec, output)
     node = _PATH_BY_ATTEMPT[attempt]
@@ -51,6 +55,19 @@ def _generate(state: TaskState, ctx: RunContext, attempt: int) -> dict[str, Any]
         "calls": [call] if call else [],
     }
     return update
+
+
+def _input_parts(agent: Agent, ctx: RunContext, subject: str, state: TaskState, spec: str) -> dict[str, str]:
+    from pipeline.evidence.model import content_hash
+    from pipeline.prompts import load_prompt
+
+    deps = state.get("deps", {})
+    return {
+        "evidence": agent.evidence_hash(ctx, subject),
+        "context": content_hash("\0".join(f"{k}\1{deps[k]}" for k in sorted(deps))),
+        "prompt": load_prompt(agent.prompt_name).hash,
+        "model": spec,
+    }
 
 
 def slm_first_pass(state: TaskState, runtime: Runtime[RunContext]) -> dict[str, Any]:

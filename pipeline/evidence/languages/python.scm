@@ -1,6 +1,6 @@
 ; Python evidence query (tree-sitter-python 0.25).
 ;
-; One pass over the tree captures every node the Python adapter needs; the adapter then
+; One pass over the tree captures the nodes the Python adapter starts from; the adapter then
 ; places each capture in its scope by byte offset, so no subtree is walked twice.
 ; Capture names are the contract with pipeline/evidence/languages/python.py.
 

@@ -122,7 +122,8 @@ def main() -> int:
     result["warm_over_cold"] = round(result["warm_s"] / result["cold_s"], 3)
     print(json.dumps(result, indent=2))
     print(
-        f"cold build {result['cold_s']}s is {result['griffe_over_cold']}x faster than griffe ({result['griffe_s']}s); "
+        f"cold build {result['cold_s']}s is {result['griffe_over_cold']}x faster than griffe "
+        f"({result['griffe_s']}s); "
         f"warm rebuild is {result['warm_over_cold']:.1%} of cold (target: >= 2x, <= 10%)"
     )
     if args.json:

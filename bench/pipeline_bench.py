@@ -71,7 +71,8 @@ def main() -> int:
     print(json.dumps(result, indent=2))
     print(
         f"{result['s_per_symbol']} s and {result['tokens_per_symbol']} tokens per documented symbol; "
-        f"SLM share {result['slm_share']:.0%} (target >= 80%); overhead {result['overhead_share']:.1%} (target < 5%)"
+        f"SLM share {result['slm_share']:.0%} (target >= 80%); "
+        f"overhead {result['overhead_share']:.1%} (target < 5%)"
     )
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

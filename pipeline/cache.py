@@ -78,7 +78,9 @@ class OutputCache:
         ]
         return _digest("\0\1".join(parts))
 
-    def get(self, agent: Any, ctx: Any, subject: str, messages: list[BaseMessage], spec: str) -> dict[str, Any] | None:
+    def get(
+        self, agent: Any, ctx: Any, subject: str, messages: list[BaseMessage], spec: str
+    ) -> dict[str, Any] | None:
         if self._db is None:
             return None
         key = self.key(agent, ctx, subject, messages, spec)
@@ -99,7 +101,13 @@ class OutputCache:
         return value if isinstance(value, dict) else None
 
     def put(
-        self, agent: Any, ctx: Any, subject: str, messages: list[BaseMessage], spec: str, output: dict[str, Any]
+        self,
+        agent: Any,
+        ctx: Any,
+        subject: str,
+        messages: list[BaseMessage],
+        spec: str,
+        output: dict[str, Any],
     ) -> None:
         if self._db is None:
             return
@@ -122,7 +130,8 @@ class OutputCache:
         with self._lock:
             try:
                 row = self._db.execute(
-                    "SELECT evidence, context, prompt, model FROM inputs WHERE kind = ? AND subject = ?", (kind, subject)
+                    "SELECT evidence, context, prompt, model FROM inputs WHERE kind = ? AND subject = ?",
+                    (kind, subject),
                 ).fetchone()
                 self._db.execute(
                     "INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?, ?)",

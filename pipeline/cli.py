@@ -92,7 +92,9 @@ def cmd_evidence(args: argparse.Namespace) -> int:
         table.add_row(f"skipped: {reason}", str(n))
     Console(highlight=False).print(table)
     how = "cache" if stats.graph_cache_hit else f"parsed {stats.parsed}, cached {stats.cached}"
-    Console(highlight=False).print(f"built in {stats.seconds:.2f}s ({how})" + (f"; wrote {args.out}" if args.out else ""))
+    Console(highlight=False).print(
+        f"built in {stats.seconds:.2f}s ({how})" + (f"; wrote {args.out}" if args.out else "")
+    )
     return EXIT_OK
 
 
@@ -100,13 +102,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from pipeline.graph.context import Settings
-    from pipeline.runner import RunOptions, execute, publish
+    from pipeline.runner import RunOptions, check_drift, execute, publish
 
     repo = Path(args.repo)
     settings = Settings(timeout_s=args.timeout, concurrency=args.jobs, include_private=args.include_private)
     console = Console(stderr=True, highlight=False)
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
     )
     task = progress.add_task("documenting", total=None)
 
@@ -121,6 +127,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         llm=args.llm,
         jobs=args.jobs,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        check=args.check,
+        resume=args.resume,
+        since=args.since,
         settings=settings,
         progress=on_progress,
     )
@@ -128,9 +137,45 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = execute(opts)
     report = result.report
     console.print(f"profile: {report['profile']} ({report['profile_reason']})")
+    if args.check:
+        problems = check_drift(result)
+        for line in problems:
+            console.print(f"drift: {line}")
+        for f in report["published_findings"]:
+            console.print(f"finding: [{f['rule']}] {f['message']}")
+        status = "drift" if problems else "findings" if report["published_findings"] else "ok"
+        _summary_line(report, status, drift=len(problems))
+        return EXIT_FINDINGS if status != "ok" else EXIT_OK
     publish(result)
     _print_summary(report, result.out)
-    return EXIT_FINDINGS if report["published_findings"] else EXIT_OK
+    status = "findings" if report["published_findings"] else "ok"
+    _summary_line(report, status)
+    return EXIT_FINDINGS if status != "ok" else EXIT_OK
+
+
+def _summary_line(report: dict, status: str, **extra: int) -> None:
+    """One JSON line for CI logs: ``pipeline-summary: {...}``."""
+    import json
+
+    tasks = report["tasks"]
+    line = {
+        "status": status,
+        "run_id": report.get("run_id"),
+        "profile": report["profile"],
+        "symbols": report["symbols_total"],
+        "documented": report["symbols_documented"],
+        "slm_share": report.get("slm_share"),
+        "escalated": tasks.get("llm_escalated", 0),
+        "unresolved": tasks.get("unresolved", 0),
+        "published_errors": len(report["published_findings"]),
+        "existence_ratio": report.get("existence_ratio"),
+        "model_calls": report["incremental"]["model_calls"],
+        "reused": report["incremental"]["reused"],
+        "regenerated": report["incremental"]["regenerated"],
+        "seconds": report["duration_s"].get("total"),
+        **extra,
+    }
+    print("pipeline-summary: " + json.dumps(line, sort_keys=True), flush=True)
 
 
 def _print_summary(report: dict, out: Path) -> None:
@@ -178,7 +223,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         out = Console(highlight=False)
         for r in results:
             out.print(f"{r['file']}: {r['severity']} [{r['rule']}] {r['message']}")
-        out.print(f"{len(errors)} error(s), {len(results) - len(errors)} other finding(s) in {len(args.files)} file(s)")
+        out.print(
+            f"{len(errors)} error(s), {len(results) - len(errors)} other finding(s) "
+            f"in {len(args.files)} file(s)"
+        )
     return EXIT_FINDINGS if errors else EXIT_OK
 
 
@@ -200,15 +248,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("repo", help="repository folder")
     run.add_argument("--out", help="output folder (default: REPO/docs/reference)")
     run.add_argument(
-        "--profile", default="auto", choices=["auto", "embedded", "ollama", "openai", "evidence-only"],
+        "--profile",
+        default="auto",
+        choices=["auto", "embedded", "ollama", "openai", "evidence-only"],
         help="which models to use (default: auto)",
     )
-    run.add_argument("--slm", help="small model spec, e.g. ollama:qwen2.5-coder:1.5b or llamacpp:embedded-0.5b")
+    run.add_argument(
+        "--slm", help="small model spec, e.g. ollama:qwen2.5-coder:1.5b or llamacpp:embedded-0.5b"
+    )
     run.add_argument("--llm", help="escalation model spec, e.g. ollama:qwen2.5-coder:7b")
     run.add_argument("--jobs", type=int, default=2, help="concurrent model tasks (default: 2)")
     run.add_argument("--timeout", type=float, default=120.0, help="seconds per model call (default: 120)")
     run.add_argument("--cache-dir", help="cache folder (default: REPO/.pipeline)")
     run.add_argument("--include-private", action="store_true", help="document private symbols too")
+    run.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the docs on disk differ from a fresh run or fail validation",
+    )
+    run.add_argument(
+        "--resume", nargs="?", const="last", help="continue an interrupted run (default: the last one)"
+    )
+    run.add_argument("--since", help="git revision: list what changed since it in the report")
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser("validate", help="check Markdown files against a repository's evidence")
@@ -235,11 +296,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from pipeline.evidence.builder import RepoError
+    from pipeline.runner import ResumeError
+    from pipeline.runner import UsageError as RunnerUsageError
 
     started = time.perf_counter()
     try:
         return int(args.func(args))
-    except (UsageError, RepoError) as exc:
+    except (UsageError, RepoError, RunnerUsageError, ResumeError) as exc:
         _err.print(f"error: {exc}")
         return EXIT_USAGE
     except Exception as exc:

@@ -34,6 +34,7 @@ class RunOptions:
     cache_dir: Path | None = None
     check: bool = False
     resume: str | None = None  # a run id, or "last": continue that run from its checkpoint
+    since: str | None = None  # git revision: the report lists what changed since then
     settings: Settings = field(default_factory=Settings)
     # Injected models (tests, notebooks): skip profile resolution.
     slm_model: Any = None
@@ -114,7 +115,9 @@ def execute(opts: RunOptions) -> RunResult:
                 else:
                     state[key] = value
             if node == "plan":
-                total_tasks = sum(len(level) for level in payload.get("levels", [])) + len(payload.get("modules", []))
+                total_tasks = sum(len(level) for level in payload.get("levels", [])) + len(
+                    payload.get("modules", [])
+                )
             if node in ("api_task", "module_task", "structure"):
                 done += 1
                 if opts.progress:
@@ -125,7 +128,11 @@ def execute(opts: RunOptions) -> RunResult:
     report = build_report(graph, state, files, opts, profile_name, reason, slm_spec, llm_spec)
     report["duration_s"]["evidence"] = round(evidence_s, 3)
     report["duration_s"]["total"] = round(time.perf_counter() - started, 3)
-    report["evidence"] = {"parsed": build_stats.parsed, "cached": build_stats.cached, "skipped": build_stats.skipped}
+    report["evidence"] = {
+        "parsed": build_stats.parsed,
+        "cached": build_stats.cached,
+        "skipped": build_stats.skipped,
+    }
     report["run_id"] = run_id
     report["resumed"] = resuming
     files["report.json"] = _json_bytes(report)
@@ -156,13 +163,16 @@ class RunStore:
         if resume:
             if resume == "last":
                 row = self.conn.execute(
-                    "SELECT run_id FROM pipeline_runs WHERE repo = ? AND finished IS NULL ORDER BY started DESC LIMIT 1",
+                    "SELECT run_id FROM pipeline_runs WHERE repo = ? AND finished IS NULL"
+                    " ORDER BY started DESC LIMIT 1",
                     (repo,),
                 ).fetchone()
                 if row is None:
                     raise ResumeError("no unfinished run to resume for this repository")
                 return row[0], True
-            row = self.conn.execute("SELECT finished FROM pipeline_runs WHERE run_id = ?", (resume,)).fetchone()
+            row = self.conn.execute(
+                "SELECT finished FROM pipeline_runs WHERE run_id = ?", (resume,)
+            ).fetchone()
             if row is None:
                 raise ResumeError(f"no run {resume!r} in {self.path}")
             return resume, True
@@ -263,7 +273,14 @@ def render_all(graph: EvidenceGraph, state: dict[str, Any]) -> dict[str, bytes]:
     files["index.md"] = render_index(graph, pages, title=name, overview=overview, notes=notes).encode("utf-8")
     files["architecture.md"] = render_architecture(graph, overview).encode("utf-8")
     published = {
-        sid: {"qualname": graph.node(sid)["qualname"], "path": r.get("path"), "record": r.get("output")}
+        sid: {
+            "qualname": graph.node(sid)["qualname"],
+            "file": graph.node(sid).get("file"),
+            "line": graph.node(sid).get("line_start"),
+            "hash": graph.node(sid).get("hash"),
+            "path": r.get("path"),
+            "record": r.get("output"),
+        }
         for sid, r in sorted(state.get("records", {}).items())
     }
     files["records.json"] = _json_bytes({"schema_version": 1, "records": published})
@@ -340,18 +357,94 @@ def build_report(
         "model_calls": {m: v["calls"] for m, v in per_model.items()},
         "tokens": {m: {"in": v["tokens_in"], "out": v["tokens_out"]} for m, v in per_model.items()},
         "models_detail": per_model,
-        "findings": {"before_routing": dict(sorted(before.items())), "after_routing": dict(sorted(after.items()))},
+        "findings": {
+            "before_routing": dict(sorted(before.items())),
+            "after_routing": dict(sorted(after.items())),
+        },
         "published_findings": [f.to_dict() for f in published_findings if f.severity == "error"],
         "existence_ratio": _existence_ratio(files, published_findings),
         "duration_s": durations,
         "unresolved": [
-            {"subject": r.get("subject"), "findings": r.get("findings_after", []), "dropped": r.get("dropped", [])}
+            {
+                "subject": r.get("subject"),
+                "findings": r.get("findings_after", []),
+                "dropped": r.get("dropped", []),
+            }
             for r in sorted(results, key=lambda r: str(r.get("subject")))
             if r.get("path") == "unresolved"
         ],
         "pages": sorted(p for p in files if p.endswith(".md")),
+        "incremental": _incremental(graph, state, opts),
         "cpu_count": os.cpu_count(),
     }
+
+
+def _incremental(graph: EvidenceGraph, state: dict[str, Any], opts: RunOptions) -> dict[str, Any]:
+    """What this run reused from the cache and what it regenerated, and why."""
+    first = [c for c in state.get("calls", []) if c.get("attempt", 0) == 0]
+    reused = sorted({c["subject"] for c in first if c.get("cached")})
+    regenerated = sorted(
+        (
+            {"subject": c["subject"], "kind": c.get("kind"), "reason": c.get("reason", "not cached")}
+            for c in first
+            if not c.get("cached")
+        ),
+        key=lambda r: (r["kind"] or "", r["subject"]),
+    )
+    out: dict[str, Any] = {
+        "reused": len(reused),
+        "regenerated": len(regenerated),
+        "regenerated_tasks": regenerated,
+        "model_calls": sum(1 for c in state.get("calls", []) if not c.get("cached")),
+    }
+    if opts.since:
+        changed = changed_files(Path(graph.repo), opts.since)
+        symbols = sorted(
+            d["qualname"]
+            for d in graph.symbols(("class", "function", "method", "module", "package"))
+            if d.get("file") in changed
+        )
+        out["changed"] = {"since": opts.since, "files": sorted(changed), "symbols": symbols}
+    return out
+
+
+def changed_files(repo: Path, rev: str) -> set[str]:
+    """Files changed since ``rev`` (git), relative to the repository root.
+
+    The repository is untrusted: git runs with its hooks, fsmonitor and external diff
+    drivers disabled, so nothing configured inside the repository can execute.
+    """
+    import subprocess
+
+    if rev.startswith("-"):
+        raise UsageError(f"--since takes a git revision, not an option: {rev!r}")
+    cmd = [
+        "git",
+        "-c",
+        "core.fsmonitor=false",
+        "-c",
+        "core.hooksPath=/dev/null",
+        "-C",
+        str(repo),
+        "diff",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--name-only",
+        "--relative",
+        rev,
+        "--",
+    ]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"--since needs git: {exc}") from None
+    if proc.returncode != 0:
+        raise UsageError(f"--since {rev}: git could not compare ({proc.stderr.strip().splitlines()[-1:]})")
+    return {line.strip() for line in proc.stdout.splitlines() if line.strip()}
+
+
+class UsageError(Exception):
+    """A problem with the run's options that the user can fix."""
 
 
 def _existence_ratio(files: dict[str, bytes], findings: list[Finding]) -> float | None:
@@ -367,6 +460,37 @@ def _existence_ratio(files: dict[str, bytes], findings: list[Finding]) -> float 
     )
     unknown = sum(1 for f in findings if f.rule == "unknown-identifier")
     return round(max(0, total - unknown) / total, 4) if total else None
+
+
+VOLATILE_FILES = frozenset({"report.json"})  # timings and run ids: never part of the drift check
+
+
+def check_drift(result: RunResult) -> list[str]:
+    """Differences between the docs on disk and what this run would write (``--check``).
+
+    Returns one line per problem: a page that differs, is missing or is stale (written by
+    an earlier run, no longer produced). ``report.json`` is ignored (it holds timings).
+    """
+    from pipeline.render.paths import safe_join
+
+    problems = []
+    out = result.out
+    for rel, data in sorted(result.files.items()):
+        if rel in VOLATILE_FILES:
+            continue
+        target = safe_join(out, rel)
+        try:
+            current = target.read_bytes()
+        except OSError:
+            problems.append(f"missing: {rel}")
+            continue
+        if current != data:
+            problems.append(f"differs: {rel}")
+    if out.is_dir():
+        for path in sorted(out.glob("*.md")):
+            if path.name not in result.files:
+                problems.append(f"stale: {path.name} (no longer generated)")
+    return problems
 
 
 def publish(result: RunResult) -> list[Path]:

@@ -35,7 +35,7 @@ class ScriptedChat(BaseChatModel):
     name: str = "scripted"
     _script: Callable[[str, int, list[BaseMessage]], Any] = PrivateAttr()
     _counts: dict[str, int] = PrivateAttr(default_factory=dict)
-    seen: list[tuple[str, int, list[BaseMessage]]] = []
+    seen: list[tuple[str, int, list[BaseMessage]]] = []  # noqa: RUF012 (reset per instance)
 
     def __init__(self, script: Callable[[str, int, list[BaseMessage]], Any], **kw: Any) -> None:
         super().__init__(**kw)

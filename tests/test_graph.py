@@ -13,7 +13,9 @@ from tests.fakes import ScriptedChat
 
 MINI = {
     "pyproject.toml": '[project]\nname = "mini"\nversion = "1.0"\ndependencies = ["requests>=2"]\n',
-    "src/mini/__init__.py": '"""Mini package."""\nfrom .core import Parser, add\n\n__all__ = ["Parser", "add"]\n',
+    "src/mini/__init__.py": (
+        '"""Mini package."""\nfrom .core import Parser, add\n\n__all__ = ["Parser", "add"]\n'
+    ),
     "src/mini/core.py": '''"""Core helpers."""
 
 
@@ -137,7 +139,7 @@ def test_retry_with_findings_then_accept(tmp_path):
     rules = {f["rule"] for f in rec["findings_before"]}
     assert {"unknown-identifier", "param-unknown", "param-missing"} <= rules
     # The retry prompt carried the findings, and the LLM was never asked.
-    retry_msgs = [m for s, a, m in slm.seen if s == "mini.core.add" and a == 1][0]
+    retry_msgs = next(m for s, a, m in slm.seen if s == "mini.core.add" and a == 1)
     assert "param-unknown" in retry_msgs[-1].content
     assert llm.calls_for("mini.core.add") == 0
     assert result.report["tasks"]["slm_retry"] == 1
@@ -211,7 +213,7 @@ def test_callees_are_documented_first_and_given_as_context(tmp_path):
     slm = ScriptedChat(script)
     run(tmp_path, slm, None)
     assert order.index("mini.core.check") < order.index("mini.core.Parser.parse")
-    parse_prompt = [m for s, a, m in slm.seen if s == "mini.core.Parser.parse"][0][1].content
+    parse_prompt = next(m for s, a, m in slm.seen if s == "mini.core.Parser.parse")[1].content
     assert "`mini.core.check`: Checks that `text` is not empty." in parse_prompt
 
 

@@ -21,9 +21,32 @@ DOCUMENTED_KINDS = frozenset({"class", "function", "method", "struct", "interfac
 # Special methods documented by their class's record (the constructor) or too routine to
 # deserve one of their own; meaningful protocol methods (__call__, __iter__, ...) stay.
 _ROUTINE_DUNDERS = frozenset(
-    "__init__ __new__ __post_init__ __init_subclass__ __class_getitem__ __del__ __repr__ __str__ __format__"
-    " __hash__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__ __reduce__ __reduce_ex__ __getstate__ __setstate__"
-    " __copy__ __deepcopy__ __sizeof__ __dir__".split()
+    [
+        "__init__",
+        "__new__",
+        "__post_init__",
+        "__init_subclass__",
+        "__class_getitem__",
+        "__del__",
+        "__repr__",
+        "__str__",
+        "__format__",
+        "__hash__",
+        "__eq__",
+        "__ne__",
+        "__lt__",
+        "__le__",
+        "__gt__",
+        "__ge__",
+        "__reduce__",
+        "__reduce_ex__",
+        "__getstate__",
+        "__setstate__",
+        "__copy__",
+        "__deepcopy__",
+        "__sizeof__",
+        "__dir__",
+    ]
 )
 _MAX_RAISE_DEPTH = 4
 
@@ -215,13 +238,21 @@ class ApiAgent(Agent):
         names = documented_params(ctx.graph, subject)
         given = {p.name.lstrip("*"): p for p in output.params}
         params = [given.get(n) or ParamDoc(name=n, description="") for n in names]
-        return output.model_copy(update={"params": [ParamDoc(name=n, description=p.description) for n, p in zip(names, params, strict=True)]})
+        return output.model_copy(
+            update={
+                "params": [
+                    ParamDoc(name=n, description=p.description) for n, p in zip(names, params, strict=True)
+                ]
+            }
+        )
 
     def validate(self, ctx: RunContext, subject: str, output: Any) -> list[Finding]:
         from pipeline.agents.validator import validate_record
 
-        return validate_record(ctx.graph, subject, output) + echo_findings(output, subject) + trivial_params(
-            ctx.graph, subject, output
+        return (
+            validate_record(ctx.graph, subject, output)
+            + echo_findings(output, subject)
+            + trivial_params(ctx.graph, subject, output)
         )
 
     def evidence_hash(self, ctx: RunContext, subject: str) -> str:

@@ -11,7 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
-from pipeline.agents.records import Finding, has_errors
+from pipeline.agents.records import Finding
 from pipeline.graph.context import RunContext
 from pipeline.prompts import load_prompt
 

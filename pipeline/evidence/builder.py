@@ -18,7 +18,6 @@ from pipeline.evidence.languages import get_adapter
 from pipeline.evidence.model import (
     CALLS,
     CLASS,
-    CONTAINS,
     DEFINES,
     DEPENDS_ON,
     IMPORTS,
@@ -342,10 +341,10 @@ def link(
                 continue
             target = adapter.resolve_import(rec, ev.module, module_names)
             bound = target
-            if ev.language == "python" and rec.name is None and rec.alias and "." in rec.module:
-                if rec.alias == rec.module.split(".", 1)[0]:
-                    # ``import a.b`` binds ``a``; the target module is still ``a.b``.
-                    bound = rec.alias if rec.level == 0 else target
+            python_dotted = ev.language == "python" and rec.name is None and rec.alias and "." in rec.module
+            if python_dotted and rec.alias == rec.module.split(".", 1)[0]:
+                # ``import a.b`` binds ``a``; the target module is still ``a.b``.
+                bound = rec.alias if rec.level == 0 else target
             tid = graph.id_of(target)
             if tid is None:
                 tid = external_id(target)

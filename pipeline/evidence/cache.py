@@ -47,7 +47,10 @@ def evidence_to_dict(ev: FileEvidence) -> dict[str, Any]:
         "hash": ev.hash,
         "module": ev.module,
         "symbols": [s.to_dict() for s in ev.symbols],
-        "edges": [{"source": e.source, "target": e.target, "kind": e.kind, "line": e.line, "attrs": e.attrs} for e in ev.edges],
+        "edges": [
+            {"source": e.source, "target": e.target, "kind": e.kind, "line": e.line, "attrs": e.attrs}
+            for e in ev.edges
+        ],
         "imports": [[i.scope, i.module, i.name, i.alias, i.line, i.level] for i in ev.imports],
         "calls": [[c.caller, c.callee, c.line] for c in ev.calls],
         "has_errors": ev.has_errors,

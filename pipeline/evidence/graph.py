@@ -302,7 +302,9 @@ class EvidenceGraph:
             cur = data.get("parent")
         return None
 
-    def _lookup_in(self, head: str, cur: str, data: dict[str, Any], kind: Any, is_scope: bool) -> Resolution | None:
+    def _lookup_in(
+        self, head: str, cur: str, data: dict[str, Any], kind: Any, is_scope: bool
+    ) -> Resolution | None:
         if kind == CLASS and (head in ("self", "cls") or (data.get("name") == head and not is_scope)):
             return Resolution(data["qualname"], cur)
         member = self.members(cur, inherited=kind == CLASS).get(head)

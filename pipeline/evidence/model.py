@@ -114,7 +114,8 @@ class Symbol:
         }
         if self.params is not None:
             d["params"] = [
-                {"name": p.name, "kind": p.kind, "annotation": p.annotation, "default": p.default} for p in self.params
+                {"name": p.name, "kind": p.kind, "annotation": p.annotation, "default": p.default}
+                for p in self.params
             ]
             d["returns"] = self.returns
         d["decorators"] = list(self.decorators)

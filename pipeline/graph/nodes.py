@@ -32,7 +32,11 @@ def _generate(state: TaskState, ctx: RunContext, attempt: int) -> dict[str, Any]
     findings = state.get("findings") if attempt else None
     messages = agent.messages(ctx, subject, state.get("deps", {}), previous, findings)
     if model is None:
-        output, found, call = None, [Finding("invalid-output", "error", "no model configured", subject=subject)], None
+        output, found, call = (
+            None,
+            [Finding("invalid-output", "error", "no model configured", subject=subject)],
+            None,
+        )
     else:
         cached = ctx.cache.get(agent, ctx, subject, messages, spec) if ctx.cache is not None else None
         if cached is not None:
@@ -43,7 +47,9 @@ def _generate(state: TaskState, ctx: RunContext, attempt: int) -> dict[str, Any]
             call["cached"] = False
             call["attempt"] = attempt
             if attempt == 0 and ctx.cache is not None:
-                call["reason"] = ctx.cache.why_changed(agent.kind, subject, _input_parts(agent, ctx, subject, state, spec))
+                call["reason"] = ctx.cache.why_changed(
+                    agent.kind, subject, _input_parts(agent, ctx, subject, state, spec)
+                )
             if output is not None and ctx.cache is not None:
                 ctx.cache.put(agent, ctx, subject, messages, spec, output)
     node = _PATH_BY_ATTEMPT[attempt]
@@ -121,7 +127,11 @@ def unresolved(state: TaskState, runtime: Runtime[RunContext]) -> dict[str, Any]
 
 
 def _result(
-    state: TaskState, path: str, output: dict[str, Any] | None, after: list[dict[str, Any]], dropped: list[str]
+    state: TaskState,
+    path: str,
+    output: dict[str, Any] | None,
+    after: list[dict[str, Any]],
+    dropped: list[str],
 ) -> TaskResult:
     return TaskResult(
         kind=state["kind"],
@@ -136,7 +146,9 @@ def _result(
 
 
 # -- the main graph -------------------------------------------------------------------------
-def _run_task(kind: str, payload: dict[str, Any], ctx: RunContext) -> tuple[TaskResult, list[dict[str, Any]], float]:
+def _run_task(
+    kind: str, payload: dict[str, Any], ctx: RunContext
+) -> tuple[TaskResult, list[dict[str, Any]], float]:
     from pipeline.graph.build import task_graph
 
     started = time.perf_counter()
@@ -153,7 +165,12 @@ def _run_task(kind: str, payload: dict[str, Any], ctx: RunContext) -> tuple[Task
         )
         return result, [], time.perf_counter() - started
     final = task_graph().invoke(
-        {"kind": kind, "subject": payload["subject"], "deps": payload.get("deps", {}), "has_llm": ctx.llm is not None},
+        {
+            "kind": kind,
+            "subject": payload["subject"],
+            "deps": payload.get("deps", {}),
+            "has_llm": ctx.llm is not None,
+        },
         context=ctx,
     )
     return final["result"], final.get("calls", []), time.perf_counter() - started
@@ -162,7 +179,11 @@ def _run_task(kind: str, payload: dict[str, Any], ctx: RunContext) -> tuple[Task
 def structure(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Structure analysis: the architecture overview (SLM, validated)."""
     result, calls, seconds = _run_task("structure", {"subject": REPOSITORY}, runtime.context)
-    return {"overview": result, "calls": calls, "timings": [{"node": "structure", "subject": REPOSITORY, "s": seconds}]}
+    return {
+        "overview": result,
+        "calls": calls,
+        "timings": [{"node": "structure", "subject": REPOSITORY, "s": seconds}],
+    }
 
 
 def plan(state: PipelineState, runtime: Runtime[RunContext]) -> dict[str, Any]:

@@ -12,7 +12,10 @@ from pipeline.graph.state import PipelineState, TaskState
 def route_after_validation(state: TaskState) -> Literal["accept", "slm_retry", "llm_escalate", "unresolved"]:
     """All checks pass: accept. Otherwise retry once on the SLM with the findings, then
     escalate to the LLM, then give up (publish only what is validated)."""
-    if not any(f.get("severity") == "error" for f in state.get("findings", [])) and state.get("output") is not None:
+    if (
+        not any(f.get("severity") == "error" for f in state.get("findings", []))
+        and state.get("output") is not None
+    ):
         return "accept"
     attempt = state.get("attempt", 0)
     if attempt == 0:

@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
+# Documents the example repository with the embedded models (no server needed); the
+# pages land in examples/python/inventory/docs/reference.
 demo: install
-	$(PY) -m pipeline evidence examples/python/inventory --out examples/python/inventory/.pipeline/evidence.json
+	$(PY) -m pipeline run examples/python/inventory --profile embedded
 
 test: install
 	$(PY) -m ruff check pipeline tests bench
@@ -35,6 +37,7 @@ format: install
 
 bench: install
 	$(PY) bench/evidence_bench.py
+	$(PY) bench/pipeline_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -23,7 +23,7 @@ EXIT_USAGE = 2
 EXIT_BACKEND = 3
 EXIT_INTERRUPTED = 130
 
-_err = Console(stderr=True, highlight=False)
+_err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
 class UsageError(Exception):
@@ -106,7 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     repo = Path(args.repo)
     settings = Settings(timeout_s=args.timeout, concurrency=args.jobs, include_private=args.include_private)
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, markup=False)
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -220,7 +220,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         print(json.dumps({"findings": results, "errors": len(errors)}, indent=2))
     else:
-        out = Console(highlight=False)
+        out = Console(highlight=False, markup=False, soft_wrap=True)
         for r in results:
             out.print(f"{r['file']}: {r['severity']} [{r['rule']}] {r['message']}")
         out.print(

@@ -731,6 +731,8 @@ def _global_resolves(ctx: _Ctx, name: str) -> bool:
         q = _qualname(g, nid)
         if not rest or _resolve(g, f"{q}.{rest}", None) is not None:
             return True
+    if rest and any(_kind(g, nid) in ("module", "package") for nid in idx.names.get(head, [])):
+        return False  # an internal package shadows a same-named dependency: its members are known
     if head in idx.attr_names:
         return True  # an attribute of some class: what follows cannot be typed
     if head in idx.ext_heads or head in _STDLIB or head in idx.dependencies or head in idx.ext_aliases:

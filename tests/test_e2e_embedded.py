@@ -26,7 +26,9 @@ def test_real_models_write_validated_docs(embedded_run):
     assert all(len(s.split()) >= 3 for s in summaries)
     for rel, data in result.files.items():
         if rel.endswith(".md"):
-            errors = [f for f in validate_markdown(result.graph, data.decode(), source=rel) if f.severity == "error"]
+            errors = [
+                f for f in validate_markdown(result.graph, data.decode(), source=rel) if f.severity == "error"
+            ]
             assert errors == [], (rel, errors)
     assert report["published_findings"] == []
     assert report["existence_ratio"] == 1.0

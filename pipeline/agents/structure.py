@@ -30,8 +30,12 @@ def module_imports(graph: EvidenceGraph) -> dict[str, set[str]]:
 
 def listed_modules(graph: EvidenceGraph) -> list[str]:
     """The modules named in the summary (largest first when there are too many)."""
+    from pipeline.agents.api import is_test_file
+
     sizes = []
     for data in graph.modules():
+        if is_test_file(data.get("file") or ""):
+            continue
         size = (data.get("line_end") or 0) - (data.get("line_start") or 0)
         sizes.append((size, data["qualname"]))
     keep = sorted(sizes, reverse=True)[:_MAX_MODULES]
@@ -112,8 +116,11 @@ class StructureAgent(Agent):
             first = f"; {doc[0][:100]}" if doc else ""
             lines.append(f"- {q}: {desc or 'no public symbols'}{first}")
         lines.append("Imports between modules:")
+        listed = set(listed_modules(graph))
         for src in sorted(imports):
-            lines.append(f"- {src} imports {', '.join(sorted(imports[src]))}")
+            targets = sorted(t for t in imports[src] if t in listed)
+            if src in listed and targets:
+                lines.append(f"- {src} imports {', '.join(targets)}")
         eps = graph.meta.get("entry_points", [])
         if eps:
             lines.append("Entry points: " + ", ".join(f"{e['name']} -> {e['target']}" for e in eps))

@@ -101,10 +101,9 @@ def cmd_evidence(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from pipeline.evidence.builder import check_repo
     from pipeline.graph.context import Settings
     from pipeline.runner import RunOptions, check_drift, execute, publish
-
-    from pipeline.evidence.builder import check_repo
 
     repo = check_repo(Path(args.repo))
     settings = Settings(timeout_s=args.timeout, concurrency=args.jobs, include_private=args.include_private)

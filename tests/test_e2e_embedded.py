@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_real_models_write_validated_docs(embedded_run):
-    result, repo, _ = embedded_run
+    result, _, _ = embedded_run
     report = result.report
     assert report["profile"] == "embedded"
     assert report["models"] == {"slm": "llamacpp:embedded-0.5b", "llm": "llamacpp:embedded-1.5b"}

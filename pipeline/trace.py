@@ -454,7 +454,7 @@ def format_timeline(run: Run) -> str:
     lines.append(f"  finished  {_when(info.get('finished'))}{took}")
 
     nodes = run.node_rows()
-    lines += ["", f"nodes ({len(nodes)} executions)"]
+    lines += ["", f"nodes ({_plural(len(nodes), 'execution')})"]
     width = max((len(str(n["subject"] or "")) for n in nodes), default=0)
     for n in nodes:
         step = f"{n['step']:>3}" if n["step"] is not None else "  ?"

@@ -106,8 +106,7 @@ def build_corpus(root: Path, *, home: Path | None = None, tiny_files: int = TINY
     # -- deep nesting ------------------------------------------------------------------------------
     nested = "".join(f"{' ' * i}def level{i}():\n" for i in range(PY_NESTING))
     nested += " " * PY_NESTING + "return 0\n"
-    w("hostile/deep_defs.py", nested)
-    c.parsed["hostile/deep_defs.py"] = "level0"
+    w("hostile/deep_defs.py", nested)  # deeper than the Python grammar's indentation stack
     w(
         "hostile/deep_parens.py",
         "def deep_parens():\n    return " + "(" * BRACKET_NESTING + "1" + ")" * BRACKET_NESTING + "\n",

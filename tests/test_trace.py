@@ -320,6 +320,10 @@ def test_load_run_errors(tmp_path, traced):
     (tmp_path / "empty").mkdir()
     with pytest.raises(TraceError, match=r"no runs recorded in .*runs\.sqlite is missing"):
         load_run(cache_dir=tmp_path / "empty")
+    (tmp_path / "corrupt").mkdir()
+    (tmp_path / "corrupt" / "runs.sqlite").write_bytes(b"not a database" * 100)
+    with pytest.raises(TraceError, match=r"cannot read the runs in .*corrupt.runs\.sqlite"):
+        load_run(cache_dir=tmp_path / "corrupt")
     result, run, _, _ = traced
     with pytest.raises(TraceError, match=r"no run 'run-nope' in .*runs\.sqlite") as err:
         load_run("run-nope", cache_dir=result.cache_dir)
@@ -353,22 +357,35 @@ class Interrupt:
         return self.script(subject, attempt, messages)
 
 
-def test_interrupted_run_resumes_without_redoing_finished_tasks(tmp_path):
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    return run_shop(tmp_path_factory.mktemp("whole"), ScriptedChat(slm_script), ScriptedChat(llm_script))
+
+
+def done_subjects(values: dict) -> set[str]:
+    done = set(values.get("records") or {}) | set(values.get("pages") or {})
+    return done | ({"repository"} if values.get("overview") else set())
+
+
+@pytest.mark.parametrize(
+    ("after", "stopped_in"),
+    [(2, "api_task"), (6, "api_task"), (10, "module_task")],
+    ids=["first-level-start", "first-level-middle", "module-pages"],
+)
+def test_interrupted_run_resumes_without_redoing_finished_tasks(tmp_path, uninterrupted, after, stopped_in):
     first = tmp_path / "interrupted"
     with pytest.raises(KeyboardInterrupt):
-        # The SLM's seventh call interrupts the run in the middle of the first dependency level.
-        run_shop(first, ScriptedChat(Interrupt(slm_script, after=6)), ScriptedChat(llm_script))
+        run_shop(first, ScriptedChat(Interrupt(slm_script, after=after)), ScriptedChat(llm_script))
     runs = list_runs(first / "cache")
     assert runs["status"].tolist() == ["unfinished"]
     interrupted_id = runs["run_id"].iloc[0]
     with load_run(cache_dir=first / "cache") as run:
-        finished = set(run.values.get("records", {}))
-        overview_done = bool(run.values.get("overview"))
+        finished = done_subjects(run.values)
         nodes = run.node_executions()
         assert nodes["node"].iloc[0] == "structure"
-        assert nodes["status"].iloc[-1] == "interrupted" and nodes["node"].iloc[-1] == "api_task"
+        assert nodes["status"].iloc[-1] == "interrupted" and nodes["node"].iloc[-1] == stopped_in
         assert "(interrupted)" in run.timeline()
-    assert overview_done and finished, "the interruption came before any task was checkpointed"
+    assert "repository" in finished and len(finished) > 1
     # Without the output cache only the checkpoint can spare the finished tasks a second call.
     for name in ("outputs.sqlite", "outputs.sqlite-wal", "outputs.sqlite-shm"):
         (first / "cache" / name).unlink(missing_ok=True)
@@ -377,13 +394,13 @@ def test_interrupted_run_resumes_without_redoing_finished_tasks(tmp_path):
     resumed = run_shop(first, slm, llm, resume="last")
     assert resumed.report["run_id"] == interrupted_id and resumed.report["resumed"] is True
     finished_names = {qualname(resumed, sid) for sid in finished}
-    for name in [*finished_names, "repository"]:
+    for name in finished_names:
         assert slm.calls_for(name) == 0 and llm.calls_for(name) == 0, name
-    left = {qualname(resumed, sid) for sid in resumed.state["records"]} - finished_names
+    left = {qualname(resumed, sid) for sid in done_subjects(resumed.state)} - finished_names
     assert left and all(slm.calls_for(name) >= 1 for name in left)
     assert list_runs(first / "cache")["status"].tolist() == ["finished"]
 
-    whole = run_shop(tmp_path / "whole", ScriptedChat(slm_script), ScriptedChat(llm_script))
+    whole = uninterrupted
     assert set(resumed.files) == set(whole.files)
     for rel in sorted(whole.files):
         if rel != "report.json":

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -401,7 +402,7 @@ def _generated_claims(
     graph: EvidenceGraph, files: Mapping[str, bytes], report: EvalReport
 ) -> dict[str, _Claims]:
     out: dict[str, _Claims] = {}
-    for sid, entry in _records(files, report).items():
+    for sid, entry in _records(files, report.notes).items():
         data = entry.get("record")
         record = None
         if isinstance(data, dict):
@@ -415,10 +416,11 @@ def _generated_claims(
     return out
 
 
-def _records(files: Mapping[str, bytes], report: EvalReport) -> dict[str, dict[str, Any]]:
+def _records(files: Mapping[str, bytes], notes: list[str]) -> dict[str, dict[str, Any]]:
+    """The entries of ``records.json`` (``{}`` when missing or unreadable, with a note)."""
     raw = files.get(RECORDS_FILE)
     if raw is None:
-        report.notes.append(f"no {RECORDS_FILE} in the docs: no per-symbol claims")
+        notes.append(f"no {RECORDS_FILE} in the docs: no per-symbol claims")
         return {}
     try:
         data = json.loads(raw)
@@ -426,7 +428,7 @@ def _records(files: Mapping[str, bytes], report: EvalReport) -> dict[str, dict[s
     except (ValueError, AttributeError):
         records = None
     if not isinstance(records, dict):
-        report.notes.append(f"{RECORDS_FILE} is not a records file")
+        notes.append(f"{RECORDS_FILE} is not a records file")
         return {}
     return {str(k): v for k, v in records.items() if isinstance(v, dict)}
 
@@ -743,22 +745,22 @@ def _locate(graph: EvidenceGraph, name: str, scope: str | None) -> str | None:
     return None
 
 
-_NAMES_CACHE: dict[int, tuple[int, dict[str, list[str]]]] = {}
+_NAMES_CACHE: weakref.WeakKeyDictionary[EvidenceGraph, tuple[int, dict[str, list[str]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _names(graph: EvidenceGraph) -> dict[str, list[str]]:
     """Simple name -> symbol ids (kept per graph while its size does not change)."""
-    key = id(graph)
     size = graph.g.number_of_nodes()
-    cached = _NAMES_CACHE.get(key)
+    cached = _NAMES_CACHE.get(graph)
     if cached is not None and cached[0] == size:
         return cached[1]
     out: dict[str, list[str]] = {}
     for nid, data in sorted(graph.g.nodes(data=True)):
         if data.get("kind") not in _NON_SYMBOL and data.get("name"):
             out.setdefault(str(data["name"]), []).append(nid)
-    _NAMES_CACHE.clear()
-    _NAMES_CACHE[key] = (size, out)
+    _NAMES_CACHE[graph] = (size, out)
     return out
 
 
@@ -818,7 +820,7 @@ def _page_module(graph: EvidenceGraph, text: str) -> str | None:
 def _staleness(
     graph: EvidenceGraph, files: Mapping[str, bytes], report: EvalReport, by_id: dict[str, SymbolEval]
 ) -> None:
-    records = _records_quiet(files)
+    records = _records(files, [])  # problems with the file are noted once, by the claims
     if not records:
         return
     old_hashes = _evidence_hashes(files.get(EVIDENCE_FILE))
@@ -851,10 +853,6 @@ def _staleness(
         report.notes.append(
             f"{moved} record(s) with unchanged code at another line: their `Defined in` anchors moved"
         )
-
-
-def _records_quiet(files: Mapping[str, bytes]) -> dict[str, dict[str, Any]]:
-    return _records(files, EvalReport("", "", ""))
 
 
 def _evidence_hashes(raw: bytes | None) -> dict[str, tuple[str, tuple[Any, Any]]] | None:

@@ -289,14 +289,14 @@ HELPERS = 400
 
 
 def big_repo(root: Path) -> Path:
-    """A symbol with a 5,000-line body, a 100 KB docstring and 400 callees."""
+    """A symbol with a 5,000-line body, a 100 KB docstring and 400 (private) callees."""
     root.mkdir()
     helpers = "\n".join(
-        f"def helper_{i:03d}_with_a_rather_long_descriptive_name(x):\n    return x\n" for i in range(HELPERS)
+        f"def _helper_{i:03d}_with_a_rather_long_descriptive_name(x):\n    return x\n" for i in range(HELPERS)
     )
     params = ", ".join(f"option_{i}: int = {i}" for i in range(8))
     body = "\n".join(
-        f"    total = helper_{i % HELPERS:03d}_with_a_rather_long_descriptive_name(total)  # step {i}"
+        f"    total = _helper_{i % HELPERS:03d}_with_a_rather_long_descriptive_name(total)  # step {i}"
         for i in range(5000)
     )
     doc = "Compute the grand total of every option. " * 2500
@@ -334,7 +334,7 @@ def test_a_huge_symbol_still_gets_a_first_prompt_within_the_token_budget(tmp_pat
     budget = Settings().token_budget
     slm, _ = _overflow_run(tmp_path)
     prompts = [msgs for subject, attempt, msgs in slm.seen if attempt == 0]
-    assert len(prompts) == HELPERS + 3  # the helpers, the monster, the module page, the overview
+    assert len(prompts) == 3  # the monster, the module page, the overview
     monster = next(msgs for subject, attempt, msgs in slm.seen if subject == "big.monster" and attempt == 0)
     facts = str(monster[1].content)
     assert "def monster(option_0: int = 0, option_1: int = 1," in facts and "option_7: int = 7)" in facts

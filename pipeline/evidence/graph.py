@@ -70,6 +70,7 @@ class EvidenceGraph:
         self._bases: dict[str, list[str]] = {}
         self._inherited: dict[str, dict[str, str]] = {}
         self._head_memo: dict[tuple[str, str, bool], Resolution | None] = {}
+        self._resolve_memo: dict[tuple[str, str | None], Resolution | None] = {}
 
     # -- building ---------------------------------------------------------------------
     def add_node(self, node_id: str, **attrs: Any) -> None:
@@ -85,6 +86,7 @@ class EvidenceGraph:
         self._bases = {}
         self._inherited = {}
         self._head_memo = {}
+        self._resolve_memo = {}
 
     def _index(self) -> None:
         by_q: dict[str, str] = {}
@@ -259,6 +261,33 @@ class EvidenceGraph:
         name = name.strip()
         if not name:
             return None
+        if scope is not None:
+            scope = self._effective_scope(scope)
+        key = (name, scope)
+        memo = self._resolve_memo
+        if key in memo:
+            return memo[key]
+        found = self._resolve(name, scope)
+        memo[key] = found
+        return found
+
+    def _effective_scope(self, scope: str) -> str:
+        """A callable that binds no names of its own resolves exactly like its parent: use the
+        parent, so lookups from the many functions of one class or module share a memo."""
+        nodes = self.g._node
+        if self._members is None:
+            self._index()
+        assert self._members is not None and self._bindings is not None
+        cur = scope
+        while True:
+            data = nodes.get(cur)
+            if data is None or data.get("kind") not in CALLABLE_KINDS:
+                return cur
+            if cur in self._members or cur in self._bindings or data.get("parent") is None:
+                return cur
+            cur = data["parent"]
+
+    def _resolve(self, name: str, scope: str | None) -> Resolution | None:
         if name.startswith(".") and scope is not None:
             return self._resolve_relative(name, scope)
         head, _, rest = name.partition(".")

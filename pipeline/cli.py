@@ -1,7 +1,7 @@
 """Command line: ``python -m pipeline evidence|run|validate|...``.
 
 Exit codes: 0 success; 1 validation findings (or docs drift); 2 usage or input error;
-3 model backend unreachable; 130 interrupted.
+3 model backend unreachable (or a model missing from it); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -238,6 +238,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if errors else EXIT_OK
 
 
+def cmd_trace(args: argparse.Namespace) -> int:
+    from pipeline.trace import TraceError, load_run, resolve_cache_dir
+
+    try:
+        with load_run(args.run, cache_dir=resolve_cache_dir(args.cache_dir, args.repo)) as run:
+            text = run.timeline()
+    except TraceError as exc:
+        raise UsageError(str(exc)) from None
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pipeline", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"pipeline {__version__}")
@@ -286,6 +298,15 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--json", action="store_true", help="print findings as JSON")
     val.add_argument("--no-cache", action="store_true", help="do not read or write the evidence cache")
     val.set_defaults(func=cmd_validate)
+
+    tr = sub.add_parser("trace", help="print the timeline of a recorded run")
+    tr.add_argument(
+        "run", nargs="?", default="last", help="run id or a unique prefix (default: the last run)"
+    )
+    where = tr.add_mutually_exclusive_group()
+    where.add_argument("--cache-dir", help="cache folder holding runs.sqlite (default: REPO/.pipeline)")
+    where.add_argument("--repo", help="repository whose .pipeline folder to read (default: current folder)")
+    tr.set_defaults(func=cmd_trace)
     return parser
 
 
@@ -293,9 +314,10 @@ def _known_error(exc: Exception) -> int | None:
     """Exit code for errors a user can cause and fix (bad model spec, server down, ...)."""
     from pipeline.models import spec as model_spec
 
-    if isinstance(exc, getattr(model_spec, "ModelBackendUnreachable", ())):
+    backend = (model_spec.ModelBackendUnreachable, model_spec.ModelNotFound, model_spec.ModelBackendMissing)
+    if isinstance(exc, backend):
         return EXIT_BACKEND
-    if isinstance(exc, getattr(model_spec, "ModelError", ())):
+    if isinstance(exc, model_spec.ModelError):
         return EXIT_USAGE
     return None
 

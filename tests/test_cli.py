@@ -81,3 +81,13 @@ def test_price_table_from_settings(tmp_path):
     expected = detail["tokens_in"] / 1e6 * 2.0 + detail["tokens_out"] / 1e6 * 10.0
     assert detail["cost_usd"] == pytest.approx(expected)
     assert detail["cost_usd"] > 0
+
+
+def test_trace_prints_a_runs_timeline(tmp_path, capsys):
+    repo = make_repo(tmp_path / "mini")
+    execute(RunOptions(repo=repo, cache_dir=tmp_path / "c", slm_model=ScriptedChat(lambda s, a, m: GOOD[s])))
+    assert main(["trace", "--cache-dir", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    assert "mini.core.add" in out and "slm_first_pass" in out
+    assert main(["trace", "no-such-run", "--cache-dir", str(tmp_path / "c")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")

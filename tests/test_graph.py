@@ -264,3 +264,15 @@ def test_route_after_validation(findings, attempt, has_llm, expected):
 
     state = {"findings": findings, "attempt": attempt, "has_llm": has_llm, "output": {"summary": "x"}}
     assert route_after_validation(state) == expected
+
+
+def test_findings_of_every_attempt_are_kept(tmp_path):
+    def script(subject, attempt, messages):
+        return BAD_ADD if subject == "mini.core.add" else GOOD[subject]
+
+    result = run(tmp_path, ScriptedChat(script), ScriptedChat(good_script))
+    rec = task_of(result, "mini.core.add")
+    by_attempt = rec["findings_by_attempt"]
+    assert [v["node"] for v in by_attempt] == ["slm_first_pass", "slm_retry", "llm_escalated"]
+    assert any(f["rule"] == "param-unknown" for f in by_attempt[1]["findings"])  # why it escalated
+    assert by_attempt[2]["findings"] == []

@@ -96,7 +96,11 @@ class Agent:
         msgs: list[BaseMessage] = [SystemMessage(prompt.text), HumanMessage(self.facts(ctx, subject, deps))]
         if findings:
             msgs.append(
-                AIMessage(json.dumps(previous, ensure_ascii=False, sort_keys=True) if previous is not None else "(no answer)")
+                AIMessage(
+                    json.dumps(previous, ensure_ascii=False, sort_keys=True)
+                    if previous is not None
+                    else "(no answer)"
+                )
             )
             listed = "\n".join(
                 f"- [{f['rule']}] {f['message']}" for f in findings if f.get("severity") == "error"

@@ -100,8 +100,12 @@ def validate(state: TaskState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if output is not None:
         parsed = agent.output_model.model_validate(output)
         findings = [f.to_dict() for f in agent.validate(ctx, state["subject"], parsed)]
-    update: dict[str, Any] = {"findings": findings}
-    if state.get("attempt", 0) == 0:
+    attempt = state.get("attempt", 0)
+    update: dict[str, Any] = {
+        "findings": findings,
+        "validations": [{"attempt": attempt, "node": _PATH_BY_ATTEMPT[attempt], "findings": findings}],
+    }
+    if attempt == 0:
         update["first_findings"] = findings
     return update
 
@@ -141,6 +145,7 @@ def _result(
         findings_before=state.get("first_findings", []),
         findings_after=after,
         attempts=state.get("attempts", []),
+        findings_by_attempt=state.get("validations", []),
         dropped=dropped,
     )
 

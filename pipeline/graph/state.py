@@ -26,7 +26,8 @@ class TaskResult(TypedDict, total=False):
     output: dict[str, Any] | None  # the validated (possibly salvaged) output, or None
     findings_before: list[dict[str, Any]]  # findings of the first pass
     findings_after: list[dict[str, Any]]  # findings left on what was published (warnings) or unresolved
-    attempts: list[dict[str, Any]]  # one per generation: node, model, findings count
+    attempts: list[dict[str, Any]]  # one per generation: node, model, parsed
+    findings_by_attempt: list[dict[str, Any]]  # {attempt, node, findings}: what caused each retry/escalation
     dropped: list[str]  # fields removed because they could not be validated
 
 
@@ -57,5 +58,6 @@ class TaskState(TypedDict, total=False):
     findings: list[dict[str, Any]]
     first_findings: list[dict[str, Any]]
     attempts: Annotated[list[dict[str, Any]], operator.add]
+    validations: Annotated[list[dict[str, Any]], operator.add]
     calls: Annotated[list[dict[str, Any]], operator.add]
     result: TaskResult

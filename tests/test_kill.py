@@ -151,26 +151,38 @@ def read_tree(folder: Path) -> dict[str, bytes] | None:
     }
 
 
-def is_new(tree: dict[str, bytes], new: dict[str, bytes]) -> bool:
-    """The complete output of an uninterrupted run (timings aside), consistent with its manifest."""
+def is_new(tree: dict[str, bytes], new: dict[str, bytes], foreign: frozenset[str] = frozenset()) -> bool:
+    """The complete output of an uninterrupted run (timings aside), consistent with its manifest;
+    ``foreign`` files (a user's) are in both but not in the manifest."""
     if set(tree) != set(new):
         return False
     if any(tree[rel] != new[rel] for rel in new if rel not in VOLATILE):
         return False
     manifest = json.loads(tree[MANIFEST])
-    listed = {rel: hashlib.sha256(data).hexdigest() for rel, data in tree.items() if rel != MANIFEST}
+    listed = {
+        rel: hashlib.sha256(data).hexdigest()
+        for rel, data in tree.items()
+        if rel != MANIFEST and rel not in foreign
+    }
     report = json.loads(tree["report.json"])
     return manifest["files"] == listed and report["pages"] == json.loads(new["report.json"])["pages"]
 
 
-def judge(out: Path, old: dict[str, bytes], new: dict[str, bytes], *, missing_ok: bool = False) -> str:
+def judge(
+    out: Path,
+    old: dict[str, bytes],
+    new: dict[str, bytes],
+    *,
+    missing_ok: bool = False,
+    foreign: frozenset[str] = frozenset(),
+) -> str:
     tree = read_tree(out)
     if tree is None:
         assert missing_ok, "the output folder is gone"
         return "missing"
     if tree == old:
         return "old"
-    assert is_new(tree, new), f"a mix of old and new docs: {sorted(set(tree) ^ set(new))[:5]}"
+    assert is_new(tree, new, foreign), f"a mix of old and new docs: {sorted(set(tree) ^ set(new))[:5]}"
     return "new"
 
 
@@ -389,13 +401,16 @@ def _publish_in_child(
     """Fork; the child publishes and kills itself just before its ``step``-th file-system step."""
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child never returns to pytest
+        code = 0
         try:
             if not exchange:
                 publish_module._exchange = lambda a, b: False
             install_publish_killer(step)
             publish_files(out, files, staging_root=staging_root)
+        except BaseException:
+            code = 3
         finally:
-            os._exit(0)
+            os._exit(code)
     _, status = os.waitpid(pid, 0)
     return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
@@ -416,7 +431,10 @@ def _count_steps(world: World, mode: str, tmp_path: Path) -> int:
 
 
 def _publish_trial(world: World, name: str, mode: str) -> tuple[Path, Path]:
-    out, cache = world.trial(name)
+    folder = world.base / "trials" / name
+    out, cache = folder / "out", folder / "cache"
+    shutil.copytree(world.old_out, out, symlinks=True)
+    cache.mkdir()  # a publish only stages there
     if mode in ("user-files", "no-cache"):
         (out / "NOTES.md").write_text("my own notes\n", encoding="utf-8")
         (out / "drafts").mkdir()
@@ -440,17 +458,17 @@ def test_killed_at_every_publish_step(world, tmp_path, mode):
         out, cache = _publish_trial(world, f"{mode}-{step:03d}", mode)
         before, home_before = world.outside(out, cache)
         code = _publish_in_child(
-            out, world.new, None if mode == "no-cache" else cache, step, mode != "two-renames"
+            out, world.new_files, None if mode == "no-cache" else cache, step, mode != "two-renames"
         )
         assert code == (0 if step > steps else -signal.SIGKILL), step
         if mode in ("exchange", "two-renames"):
             # A swap: at every instant the folder is the old docs or the new ones (or, between the
             # two renames, briefly absent: recovery puts the old docs back).
-            immediate = judge(out, old, new, missing_ok=mode == "two-renames")
+            immediate = judge(out, old, new, missing_ok=mode == "two-renames", foreign=frozenset(user))
         else:
             immediate = "journaled"  # a file-by-file publish is finished by recovery
         recover(out, None if mode == "no-cache" else cache)
-        after = judge(out, old, new)
+        after = judge(out, old, new, foreign=frozenset(user))
         if immediate in ("old", "new"):
             assert after == immediate, step
         assert world.outside(out, cache) == (before, home_before)
@@ -460,7 +478,7 @@ def test_killed_at_every_publish_step(world, tmp_path, mode):
             assert not any((cache / "publish").iterdir()), step
         # And the next publish completes the job.
         publish_files(out, world.new_files, staging_root=None if mode == "no-cache" else cache)
-        assert judge(out, old, new) == "new"
+        assert judge(out, old, new, foreign=frozenset(user)) == "new"
         seen.append((immediate, after))
     afters = {a for _, a in seen}
     assert afters == {"old", "new"}, seen

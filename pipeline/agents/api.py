@@ -184,6 +184,8 @@ class ApiAgent(Agent):
         graph = ctx.graph
         node = graph.node(subject)
         text = {"type": "string", "minLength": 1, "maxLength": 400}
+        # At least a short phrase: without it small models answer a type name ("str").
+        phrase = {"type": "string", "minLength": 12, "maxLength": 400}
         props: dict[str, Any] = {"summary": {"type": "string", "minLength": 8, "maxLength": 300}}
         required = ["summary"]
         props["description"] = {"type": "string", "maxLength": 600}
@@ -191,16 +193,16 @@ class ApiAgent(Agent):
         if names:
             props["params"] = {
                 "type": "object",
-                "properties": {n: text for n in names},
+                "properties": {n: phrase for n in names},
                 "required": names,
                 "additionalProperties": False,
             }
             required.append("params")
         if returns_value(node):
-            props["returns"] = text
+            props["returns"] = phrase
             required.append("returns")
         if (node.get("extra") or {}).get("is_generator"):
-            props["yields"] = text
+            props["yields"] = phrase
             required.append("yields")
         raised = raised_names(graph, subject)
         if raised:
@@ -280,7 +282,10 @@ class ApiAgent(Agent):
             render_signature_line(node),
         ]
         names = documented_params(graph, subject)
-        head.append("Parameters to describe: " + (", ".join(f"`{n}`" for n in names) if names else "none"))
+        head.append(
+            "Parameters to describe (say what each one is for, not its type): "
+            + (", ".join(f"`{n}`" for n in names) if names else "none")
+        )
         if returns_value(node):
             head.append(f"Returns a value{': ' + node['returns'] if node.get('returns') else ''}.")
         elif (node.get("extra") or {}).get("is_generator"):

@@ -109,7 +109,7 @@ def scripted_answer(subject: str, attempt: int, messages: list[Any]) -> dict[str
     """A valid answer for any task of the test repository."""
     facts = str(messages[1].content)
     if facts.startswith("Symbol: `"):
-        wanted = re.search(r"^Parameters to describe: (.*)$", facts, re.M)
+        wanted = re.search(r"^Parameters to describe[^:\n]*: (.*)$", facts, re.M)
         names = re.findall(r"`([^`]+)`", wanted.group(1)) if wanted else []
         answer: dict[str, Any] = {
             "summary": "Computes a number from its argument.",

@@ -117,6 +117,8 @@ def main() -> int:
     ap.add_argument("--only", nargs="*", choices=sorted(CORPORA), help="corpora to run (default: all)")
     args = ap.parse_args()
     results: dict = {}
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name, src in CORPORA.items():
             if args.only and name not in args.only:
@@ -125,10 +127,9 @@ def main() -> int:
             work.mkdir()
             results[name] = measure(name, _copy(name, src, Path(tmp)), work, args.profile)
             print(f"{name}: done in {results[name]['generated']['seconds']} s", flush=True)
+            # Written after each corpus: a long run that is stopped keeps what it measured.
+            out.write_text(json.dumps(results, indent=2) + "\n")
     print(_table(results))
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 

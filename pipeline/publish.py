@@ -231,6 +231,32 @@ def _read_manifest_at(folder: Path | str) -> dict[str, Any] | None:
     return {"id": str(data.get("id") or ""), "files": dict(files)}
 
 
+def link_escape(path: Path, repo: Path) -> str | None:
+    """Why ``path`` must not be written to, or None: it lies inside ``repo`` as written, but a
+    symbolic link in the repository takes it elsewhere.
+
+    The default output and cache folders (``REPO/docs/reference``, ``REPO/.pipeline``) are named
+    by the repository's layout, which is untrusted: a planted ``docs -> ~`` or
+    ``.pipeline -> ~/.ssh`` would make a run write outside the repository.
+    """
+    repo_abs = os.path.abspath(repo)
+    path_abs = os.path.abspath(path)
+    try:
+        inside_as_written = os.path.commonpath([repo_abs, path_abs]) == repo_abs
+    except ValueError:
+        inside_as_written = False
+    if not inside_as_written:
+        return None
+    real_repo = os.path.realpath(repo_abs)
+    real = os.path.realpath(path_abs)
+    if real == real_repo or real.startswith(real_repo.rstrip(os.sep) + os.sep):
+        return None
+    return (
+        f"{path} leads out of the repository through a symbolic link (to {real}); "
+        "remove the link or choose a folder outside the repository"
+    )
+
+
 def read_manifest(out: Path) -> dict[str, str] | None:
     """``output-relative path -> SHA-256`` of the files the pipeline last published into ``out``,
     or None when ``out`` has no (readable) manifest. Use it to tell generated files from others."""

@@ -217,6 +217,9 @@ def _models(opts: RunOptions, repo: Path) -> tuple[str, str, str, str, Any, Any]
     from pipeline.models.profiles import build_chat_model, load_settings, resolve_profile
 
     settings = load_settings(repo)
+    # Answers are short JSON objects: bounding them bounds the time of a runaway answer
+    # (an in-process model cannot be interrupted mid-generation).
+    settings.setdefault("max_tokens", opts.settings.max_tokens)
     profile = resolve_profile(opts.profile, slm=opts.slm, llm=opts.llm, config=settings)
     if profile.slm is None:
         return profile.name, profile.reason, "", "", None, None

@@ -423,3 +423,42 @@ def test_raw_html_and_fake_tool_calls_from_a_model_are_rejected(tmp_path):
         )
     )
     assert not any(MARKER in data.decode() for rel, data in result.files.items() if rel != "report.json")
+
+
+# -- links that lead the default output or cache folder out of the repository --------------------------
+def test_link_escape_names_a_planted_docs_or_cache_link(tmp_path):
+    from pipeline.publish import link_escape
+
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (repo / "docs").symlink_to(elsewhere)
+    (repo / ".pipeline").symlink_to(elsewhere)
+    reason = link_escape(repo / "docs" / "reference", repo)
+    assert reason is not None and "leads out of the repository through a symbolic link" in reason
+    assert link_escape(repo / ".pipeline", repo) is not None
+    assert link_escape(repo / "pkg" / "out", repo) is None  # a real folder of the repository
+    assert link_escape(tmp_path / "out", repo) is None  # chosen outside the repository: the user's call
+    (repo / "inner").symlink_to(repo / "pkg")
+    assert link_escape(repo / "inner" / "docs", repo) is None  # a link that stays inside
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="runner: the default output folder REPO/docs/reference is used even when a link planted in "
+    "the repository leads it elsewhere; wire publish.link_escape before publishing",
+)
+def test_a_planted_docs_link_does_not_lead_the_default_output_out_of_the_repository(tmp_path):
+    from pipeline.publish import PublishError
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "mod.py").write_text("def f():\n    return 1\n", encoding="utf-8")
+    victim = tmp_path / "home"
+    victim.mkdir()
+    (repo / "docs").symlink_to(victim)
+    result = execute(RunOptions(repo=repo, cache_dir=tmp_path / "cache", profile="evidence-only"))
+    with pytest.raises(PublishError):
+        publish(result)
+    assert list(victim.iterdir()) == []

@@ -186,13 +186,17 @@ def judge(
     return "new"
 
 
-def unfinished_runs(cache: Path) -> list[str]:
+def unfinished_runs(cache: Path, *, checkpointed: bool = False) -> list[str]:
+    """Runs started and not finished (with at least one graph checkpoint, if ``checkpointed``)."""
     path = cache / "runs.sqlite"
     if not path.exists():
         return []
+    query = "SELECT run_id FROM pipeline_runs WHERE finished IS NULL"
+    if checkpointed:
+        query += " AND run_id IN (SELECT thread_id FROM checkpoints)"
     with contextlib.closing(sqlite3.connect(path)) as db:
         try:
-            return [r[0] for r in db.execute("SELECT run_id FROM pipeline_runs WHERE finished IS NULL")]
+            return [r[0] for r in db.execute(query)]
         except sqlite3.Error:
             return []
 
@@ -241,7 +245,7 @@ class World:
     old_scripted_out: Path
     old_scripted_cache: Path
     old_scripted: dict[str, bytes]
-    duration_s: float
+    duration_s: float  # the uninterrupted CLI run
 
     def trial(
         self, name: str, *, scripted_models: bool = False, fresh_answers: bool = False
@@ -318,28 +322,69 @@ def test_the_two_versions_differ_and_runs_are_deterministic(world, tmp_path):
 
 # -- the CLI, killed at time offsets over its run -----------------------------------------------------------
 OFFSETS = 20
+IMPORTS = (
+    "import pipeline.cli, pipeline.runner, pipeline.graph.build, langgraph.checkpoint.sqlite, rich.progress"
+)
+
+
+def _signature(paths: list[Path]) -> tuple:
+    return tuple((p.stat().st_size, p.stat().st_mtime_ns) if p.exists() else None for p in paths)
+
+
+def graph_started(cache: Path):
+    """True once the run has written to its checkpoint database (the graph is running)."""
+    files = [cache / f"runs.sqlite{suffix}" for suffix in ("", "-wal")]
+    before = _signature(files)
+    return lambda: _signature(files) != before
+
+
+def publish_started(cache: Path):
+    """True once the publish has begun staging the new tree."""
+    return lambda: any(p.name.startswith("new-") for p in (cache / "publish").glob("*"))
+
+
+def kill_points(world: World, cache: Path) -> list[tuple[str, Any, float]]:
+    """(label, event or None, delay): six offsets spread over the measured run, ten after the
+    graph starts, four after the publish starts (events make the points robust to machine load)."""
+    spread = [("time", None, world.duration_s * (k + 0.5) / 6) for k in range(6)]
+    graph = [("graph", graph_started(cache), d) for d in (0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.45, 0.6, 0.9)]
+    pub = [("publish", publish_started(cache), d) for d in (0, 0.003, 0.01, 0.03)]
+    return spread + graph + pub
+
+
+def _wait(event: Any, proc: subprocess.Popen, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while event is not None and not event() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
 
 
 def test_cli_killed_at_time_offsets_leaves_old_or_new_docs_and_a_rerun_completes(world):
     outcomes = []
     for k in range(OFFSETS):
-        offset = world.duration_s * (k + 0.5) / OFFSETS * 1.1
         out, cache = world.trial(f"time-{k:02d}")
+        label, event, delay = kill_points(world, cache)[k]
         before, home_before = world.outside(out, cache)
         proc = subprocess.Popen(
             cli(world.repo, out, cache), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        time.sleep(offset)
+        _wait(event, proc)
+        time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
         state = judge(out, world.old, world.new)
-        assert world.outside(out, cache) == (before, home_before), f"offset {offset:.2f}s wrote outside"
-        mid_graph = bool(unfinished_runs(cache))
+        assert world.outside(out, cache) == (before, home_before), f"{label}+{delay}s wrote outside"
+        # Killed between registering the run and its first checkpoint there is nothing to resume
+        # (see test_resuming_a_run_killed_before_its_first_checkpoint): run again instead.
+        mid_graph = bool(unfinished_runs(cache, checkpointed=True))
         evidence_only(world.repo, out, cache, resume="last" if mid_graph else None)
-        assert is_new(read_tree(out), world.new), f"offset {offset:.2f}s: the re-run differs"
+        assert is_new(read_tree(out), world.new), f"{label}+{delay}s: the re-run differs"
         assert not any((cache / "publish").iterdir())
-        outcomes.append((round(offset, 2), proc.returncode, state, mid_graph))
-    assert all(code in (-signal.SIGKILL, 0, 1) for _, code, _, _ in outcomes), outcomes
+        outcomes.append((label, delay, proc.returncode, state, mid_graph))
+    print(f"uninterrupted run {world.duration_s:.2f}s; kills (after, delay, exit, state, mid-graph):")
+    print(outcomes)
+    assert all(code in (-signal.SIGKILL, 0, 1) for *_, code, _, _ in outcomes), outcomes
+    # The graph points did land mid-graph: the resume path was exercised.
+    assert any(mid for *_, mid in outcomes), outcomes
 
 
 # -- scripted models, killed at the N-th model call (mid-graph), then resumed -------------------------------
@@ -348,7 +393,7 @@ def test_scripted_run_killed_mid_graph_resumes_to_the_same_docs(world):
     assert total > 30
     driver = world.base / "driver.py"
     driver.write_text(DRIVER.format(root=str(ROOT)), encoding="utf-8")
-    for kill_at in (1, total // 4, total // 2, (3 * total) // 4, total):
+    for kill_at in (1, total // 3, (2 * total) // 3, total):
         out, cache = world.trial(f"call-{kill_at:03d}", scripted_models=True, fresh_answers=True)
         before, home_before = world.outside(out, cache)
         env = {**os.environ, "KILL_AT_CALL": str(kill_at), "CALL_SLEEP": "0.005"}
@@ -370,11 +415,28 @@ def test_scripted_run_killed_mid_graph_resumes_to_the_same_docs(world):
         assert unfinished_runs(cache) == []
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="runner.execute resumes a run registered in pipeline_runs but killed before LangGraph wrote "
+    "its first checkpoint: app.stream(None) raises langgraph EmptyInputError instead of starting over",
+)
+def test_resuming_a_run_killed_before_its_first_checkpoint(world):
+    from pipeline.runner import RunStore
+
+    out, cache = world.trial("no-checkpoint")
+    store = RunStore(cache / "runs.sqlite")
+    store.begin(None, str(world.repo.resolve()), str(out))  # what a kill right after this leaves
+    store.conn.close()
+    evidence_only(world.repo, out, cache, resume="last")
+    assert is_new(read_tree(out), world.new)
+
+
 def test_scripted_run_killed_while_publishing_keeps_old_or_new(world):
     driver = world.base / "driver.py"
     driver.write_text(DRIVER.format(root=str(ROOT)), encoding="utf-8")
     states = []
-    for step in (1, 5, len(world.new_scripted) + 2, len(world.new_scripted) + 4):
+    # Before the swap (the staging writes come first), and after it (the journal's removal is last).
+    for step in (3, len(world.new_scripted) + 4):
         out, cache = world.trial(f"pub-{step:03d}", scripted_models=True)
         env = {**os.environ, "KILL_AT_PUBLISH_STEP": str(step)}
         proc = subprocess.run(
@@ -609,24 +671,59 @@ def _corrupt(path: Path, how: str) -> None:
         path.write_bytes(data[:mid] + b"\xde\xad" * 2048 + data[mid + 4096 :])
 
 
-@pytest.mark.parametrize("how", ["truncated", "garbage", "torn"])
-@pytest.mark.parametrize("which", ["evidence/evidence.sqlite", "outputs.sqlite"])
-def test_a_corrupt_cache_file_is_recomputed(world, which, how):
-    out, cache = world.trial(f"corrupt-{which.replace('/', '_')}-{how}", scripted_models=True)
-    scripted(world.repo, out, cache)  # fills the caches for v2
+def _corrupt_trial(world: World, which: str, how: str) -> tuple[Path, Path]:
+    """The v2 docs and a cache filled by an uninterrupted v2 run, with ``which`` corrupted."""
+    folder = world.base / "trials" / f"corrupt-{which.replace('/', '_')}-{how}"
+    out, cache = folder / "out", folder / "cache"
+    shutil.copytree(world.base / "ref" / "sout", out)
+    shutil.copytree(world.base / "ref" / "scache", cache)
     for suffix in ("-wal", "-shm"):
         (cache / f"{which}{suffix}").unlink(missing_ok=True)
     _corrupt(cache / which, how)
+    return out, cache
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "torn"])
+def test_a_corrupt_evidence_cache_is_recomputed(world, how):
+    out, cache = _corrupt_trial(world, "evidence/evidence.sqlite", how)
+    chat = scripted(world.repo, out, cache)
+    assert is_new(read_tree(out), world.new_scripted)
+    assert chat.seen == []  # the answers were not lost with the evidence
+    if how != "torn":  # a torn page may miss what the run reads: the checksums guard the rest
+        assert json.loads((out / "report.json").read_text())["evidence"]["parsed"] == MODULES + 1
+    scripted(world.repo, out, cache)
+    assert json.loads((out / "report.json").read_text())["evidence"] == {
+        "cached": MODULES + 1,
+        "parsed": 0,
+        "skipped": 0,
+    }
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage"])
+def test_a_corrupt_answer_cache_is_recomputed(world, how):
+    out, cache = _corrupt_trial(world, "outputs.sqlite", how)
     chat = scripted(world.repo, out, cache)
     assert is_new(read_tree(out), world.new_scripted)
     report = json.loads((out / "report.json").read_text())
-    if which == "outputs.sqlite" and how != "torn":
-        assert len(chat.seen) == sum(report["tasks"].values())  # every answer asked for again
-    if which.startswith("evidence") and how != "torn":
-        assert report["evidence"]["parsed"] == MODULES + 1  # every file parsed again
-    # And the cache works again afterwards.
-    again = scripted(world.repo, out, cache)
-    assert again.seen == []
+    assert len(chat.seen) == sum(report["tasks"].values())  # every answer asked for again
+    assert scripted(world.repo, out, cache).seen == []  # and cached again
+
+
+def test_a_torn_answer_cache_is_recomputed(world):
+    out, cache = _corrupt_trial(world, "outputs.sqlite", "torn")
+    scripted(world.repo, out, cache)
+    assert is_new(read_tree(out), world.new_scripted)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cache.OutputCache only rebuilds a database that fails to open: rows on a torn page stay "
+    "unreadable and unwritable (errors suppressed), so those tasks ask the model again on every run",
+)
+def test_a_torn_answer_cache_heals(world):
+    out, cache = _corrupt_trial(world, "outputs.sqlite", "torn")
+    scripted(world.repo, out, cache)
+    assert scripted(world.repo, out, cache).seen == []
 
 
 @pytest.mark.xfail(

@@ -53,16 +53,16 @@ class StructureAgent(Agent):
         return {
             "type": "object",
             "properties": {
-                "summary": {"type": "string", "minLength": 20, "maxLength": 800},
+                "summary": {"type": "string", "minLength": 20, "maxLength": 600},
                 "components": {
                     "type": "array",
-                    "maxItems": 8,
+                    "maxItems": 5,
                     "items": {
                         "type": "object",
                         "properties": {
-                            "name": {"type": "string", "maxLength": 60},
-                            "modules": {"type": "array", "items": name, "minItems": 1, "maxItems": 12},
-                            "role": {"type": "string", "maxLength": 300},
+                            "name": {"type": "string", "maxLength": 40},
+                            "modules": {"type": "array", "items": name, "minItems": 1, "maxItems": 8},
+                            "role": {"type": "string", "maxLength": 200},
                         },
                         "required": ["name", "modules", "role"],
                         "additionalProperties": False,
@@ -70,13 +70,13 @@ class StructureAgent(Agent):
                 },
                 "relations": {
                     "type": "array",
-                    "maxItems": 10,
+                    "maxItems": 6,
                     "items": {
                         "type": "object",
                         "properties": {
                             "source": name,
                             "target": name,
-                            "description": {"type": "string", "maxLength": 200},
+                            "description": {"type": "string", "maxLength": 120},
                         },
                         "required": ["source", "target", "description"],
                         "additionalProperties": False,

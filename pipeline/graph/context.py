@@ -18,7 +18,7 @@ class Settings:
     timeout_s: float = 120.0
     retries: int = 2
     token_budget: int = 1500  # prompt tokens per task (evidence is trimmed to fit)
-    max_tokens: int = 512  # answer tokens per call
+    max_tokens: int = 400  # answer tokens per call
     concurrency: int = 2
     include_private: bool = False
 

@@ -26,8 +26,11 @@ How (see :func:`publish_files`):
   cross file systems), the staging folder is ``out/.pipeline-staging-<id>`` and the
   file-by-file publish is used.
 
-An output folder that is itself a symbolic link is refused: a repository could plant
-``docs/reference -> ~/somewhere`` to make the pipeline write there.
+The cache folder sits in the (untrusted) repository by default, so recovery acts on a journal
+only for folders whose identity (device and inode) the journal recorded when this machine made
+them: a journal shipped in a repository moves and deletes nothing outside the cache folder. An
+output folder that is itself a symbolic link is refused, and :func:`link_escape` tells when a
+link in the repository would take a default folder somewhere else.
 """
 
 from __future__ import annotations
@@ -38,11 +41,12 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import stat
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -76,7 +80,10 @@ def _replace(src: Path | str, dst: Path | str) -> None:
 
 
 def _rmtree(path: Path | str) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+    if os.path.islink(path):
+        _unlink(path)  # a link is removed, what it points to is not ours
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _unlink(path: Path | str) -> None:
@@ -276,6 +283,27 @@ def _read_journal(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("mode") in ("swap", "files") else None
 
 
+_TOKEN = re.compile(r"^[0-9]+-[0-9a-f]{12}$")
+
+
+def _identity(path: Path | str) -> list[int] | None:
+    """(device, inode) of a real folder at ``path`` (not a link), else None."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return [st.st_dev, st.st_ino] if stat.S_ISDIR(st.st_mode) else None
+
+
+def _own_dir(parent: Path, name: str) -> Path:
+    """``parent/name`` as a real folder: a link planted there is removed, never followed."""
+    path = parent / name
+    if path.is_symlink() or (os.path.lexists(path) and not path.is_dir()):
+        _unlink(path)
+    path.mkdir(exist_ok=True)
+    return path
+
+
 def _same_device(a: Path, b: Path) -> bool:
     try:
         return os.stat(a).st_dev == os.stat(b).st_dev
@@ -372,8 +400,9 @@ def publish_files(out: Path, files: dict[str, bytes], *, staging_root: Path | No
 
     area: Path | None = None
     if staging_root is not None:
-        area = Path(os.path.abspath(staging_root)) / PUBLISH_DIR
-        area.mkdir(parents=True, exist_ok=True)
+        root = Path(os.path.abspath(staging_root))
+        root.mkdir(parents=True, exist_ok=True)
+        area = _own_dir(root, PUBLISH_DIR)
     # Renames cannot cross file systems: the swap needs the staging area beside out's parent,
     # the file-by-file publish needs it beside out itself (which may be a mount point).
     swap_area = area if area is not None and _same_device(area, out.parent) else None
@@ -425,14 +454,14 @@ def _publish_swap(
         with contextlib.suppress(OSError):
             os.chmod(new, stat.S_IMODE(os.stat(out).st_mode))
     journal_path = area / f"journal-{token}.json"
+    # The folders' identities (device, inode), not their paths, say what recovery may touch: a
+    # journal planted in a repository's cache folder cannot know them.
     journal = {
         "mode": "swap",
         "id": publish_id,
         "out": str(out),
-        "new": str(new),
-        "old": str(old),
-        "had_out": had_out,
-        "replaced": str(area.parent / REPLACED_DIR / token),
+        "out_identity": _identity(out),
+        "new_identity": _identity(new),
     }
     _write(journal_path, _journal_bytes(journal))
     _fsync_dir(area)
@@ -460,24 +489,24 @@ def _publish_swap(
         _rmtree(new)
         return False
     _fsync_dir(out.parent)
-    _finish_swap(journal, journal_path)
+    _finish_swap(out, area, token, journal)
     return True
 
 
-def _finish_swap(journal: dict[str, Any], journal_path: Path) -> None:
+def _finish_swap(out: Path, area: Path, token: str, journal: dict[str, Any]) -> None:
     """After the swap: the previous tree (at ``new`` after an exchange, else at ``old``) goes, but
     anything in it the pipeline did not write (dropped in during the publish) is kept."""
-    out = Path(journal["out"])
-    for leftover in (Path(journal["new"]), Path(journal["old"])):
-        if leftover.is_dir() and not leftover.is_symlink():
-            _rescue(leftover, out, Path(journal["replaced"]))
-            _rmtree(leftover)
-    _unlink(journal_path)
+    for leftover in (area / f"new-{token}", area / f"old-{token}"):
+        identity = _identity(leftover)
+        if identity is not None and identity == journal.get("out_identity"):
+            _rescue(leftover, out, lambda: _own_dir(area.parent, REPLACED_DIR) / token)
+        _rmtree(leftover)
+    _unlink(area / f"journal-{token}.json")
 
 
-def _rescue(previous: Path, out: Path, replaced: Path) -> None:
+def _rescue(previous: Path, out: Path, replaced: Callable[[], Path]) -> None:
     """Move every file of ``previous`` the pipeline did not write into ``out``, or, when a
-    published file now sits at its path, into ``replaced``."""
+    published file now sits at its path, into the folder ``replaced()`` makes."""
     manifest = _read_manifest_at(previous)
     for rel, entry in list(_walk_files(previous)):
         if rel == MANIFEST or (entry is not None and _ours(entry.path, rel, manifest)):
@@ -488,7 +517,7 @@ def _rescue(previous: Path, out: Path, replaced: Path) -> None:
         if os.path.lexists(dest) or any(
             os.path.lexists(out / p) and not (out / p).is_dir() for p in _parents(rel)
         ):
-            dest = replaced / rel
+            dest = replaced() / rel
         with contextlib.suppress(OSError):
             dest.parent.mkdir(parents=True, exist_ok=True)
             _rename(src, dest)
@@ -511,12 +540,7 @@ def _publish_by_file(
 ) -> None:
     """Stage, journal, then move each file into place; :func:`recover` finishes a crashed one."""
     out.mkdir(exist_ok=True)
-    if area is not None:
-        stage = area / f"files-{token}"
-        replaced = area.parent / REPLACED_DIR / token
-    else:
-        stage = out / f"{STAGING_PREFIX}{token}"
-        replaced = out / REPLACED_IN_OUT / token
+    stage = area / f"files-{token}" if area is not None else out / f"{STAGING_PREFIX}{token}"
     _stage_tree(stage / "new", files, manifest_data)
     ours = (current or {}).get("files", {})
     backups: list[str] = []
@@ -539,17 +563,15 @@ def _publish_by_file(
         "mode": "files",
         "id": publish_id,
         "out": str(out),
-        "stage": str(stage),
+        "stage_identity": _identity(stage),
         "entries": sorted(files),
         "backups": backups,
         "stale": stale,
         "stale_sha256": {rel: ours[rel] for rel in stale},
-        "replaced": str(replaced),
     }
-    journal_path = stage / _JOURNAL
-    _write(journal_path, _journal_bytes(journal))
+    _write(stage / _JOURNAL, _journal_bytes(journal))
     _fsync_dir(stage)
-    _roll_forward(journal, journal_path)
+    _roll_forward(out, stage, journal)
 
 
 def _safe_rel(rel: str) -> bool:
@@ -560,22 +582,27 @@ def _safe_rel(rel: str) -> bool:
         return False
 
 
-def _roll_forward(journal: dict[str, Any], journal_path: Path) -> None:
-    """Apply a file-by-file journal. Every step is idempotent, so a crash anywhere is finished
-    by running it again."""
-    out = Path(journal["out"])
-    stage = Path(journal["stage"]) / "new"
-    replaced = Path(journal["replaced"])
+def _roll_forward(out: Path, stage: Path, journal: dict[str, Any]) -> None:
+    """Apply the file-by-file journal of ``stage``. Every step is idempotent, so a crash anywhere
+    is finished by running it again."""
+    token = stage.name.removeprefix("files-").removeprefix(STAGING_PREFIX)
+
+    def replaced() -> Path:
+        if stage.parent == out:
+            return _own_dir(out, REPLACED_IN_OUT) / token
+        return _own_dir(stage.parent.parent, REPLACED_DIR) / token
+
+    new = stage / "new"
     backups = set(journal.get("backups", []))
     for rel in journal.get("entries", []):
         if not _safe_rel(rel):
             continue
-        src = stage / rel
-        if not os.path.lexists(src):
+        src = new / rel
+        if not os.path.isfile(src) or os.path.islink(src):
             continue  # moved already
         target = _target(out, rel)
         if rel in backups and os.path.lexists(target):
-            keep = replaced / rel
+            keep = replaced() / rel
             keep.parent.mkdir(parents=True, exist_ok=True)
             _rename(target, keep)
             log.warning("moved %s (not written by the pipeline) to %s", target, keep)
@@ -590,12 +617,12 @@ def _roll_forward(journal: dict[str, Any], journal_path: Path) -> None:
             for parent in reversed(_parents(rel)):
                 with contextlib.suppress(OSError):
                     os.rmdir(_target(out, parent))
-    manifest_src = stage / MANIFEST
-    if os.path.lexists(manifest_src):
+    manifest_src = new / MANIFEST
+    if os.path.isfile(manifest_src) and not os.path.islink(manifest_src):
         _replace(manifest_src, out / MANIFEST)
     _fsync_dir(out)
-    _unlink(journal_path)
-    _rmtree(journal_path.parent)
+    _unlink(stage / _JOURNAL)
+    _rmtree(stage)
 
 
 # -- recovery --------------------------------------------------------------------------------------
@@ -626,21 +653,20 @@ def _recover(out: Path, staging_root: Path | None) -> list[str]:
         if area.is_dir() and not area.is_symlink():
             journaled: set[str] = set()
             for journal_path in sorted(area.glob("journal-*.json")):
+                token = journal_path.name.removeprefix("journal-").removesuffix(".json")
                 journal = _read_journal(journal_path)
-                if journal is None:
+                if journal is None or journal.get("mode") != "swap" or not _TOKEN.match(token):
+                    _unlink(journal_path)  # not one of ours, or torn: its folders go below
                     continue
-                journaled.add(journal_path.name.removeprefix("journal-").removesuffix(".json"))
-                if journal.get("out") != str(out):
+                journaled.add(token)
+                if not _same_out(journal, out):
                     continue  # another output folder's publish: not ours to touch
-                actions.append(_recover_swap(journal, journal_path))
+                actions.append(_recover_swap(out, area, token, journal))
             for stage in sorted(area.glob("files-*")):
                 journal = _read_journal(stage / _JOURNAL)
-                if journal is None:
-                    _rmtree(stage)  # crashed while staging: the output folder was not touched
-                    actions.append(f"removed unfinished staging folder {stage.name}")
-                elif journal.get("out") == str(out):
-                    _roll_forward(journal, stage / _JOURNAL)
-                    actions.append(f"completed the interrupted publish of {out}")
+                if journal is not None and not _same_out(journal, out):
+                    continue
+                actions.append(_recover_by_file(out, stage, journal))
             for leftover in sorted([*area.glob("new-*"), *area.glob("old-*")]):
                 if leftover.name.split("-", 1)[1] not in journaled:
                     _rmtree(leftover)  # crashed while staging: the output folder was not touched
@@ -650,31 +676,46 @@ def _recover(out: Path, staging_root: Path | None) -> list[str]:
             if stage.is_symlink() or not stage.is_dir():
                 continue
             journal = _read_journal(stage / _JOURNAL)
-            if journal is None or journal.get("out") != str(out):
-                _rmtree(stage)
-                actions.append(f"removed unfinished staging folder {stage.name}")
-            else:
-                _roll_forward(journal, stage / _JOURNAL)
-                actions.append(f"completed the interrupted publish of {out}")
+            actions.append(
+                _recover_by_file(out, stage, journal if journal and _same_out(journal, out) else None)
+            )
     for line in actions:
         log.warning("publish recovery: %s", line)
     return actions
 
 
-def _recover_swap(journal: dict[str, Any], journal_path: Path) -> str:
-    out = Path(journal["out"])
-    new = Path(journal["new"])
-    old = Path(journal["old"])
-    current = _read_manifest_at(out) if out.is_dir() and not out.is_symlink() else None
-    if current is not None and current["id"] == journal.get("id"):
-        _finish_swap(journal, journal_path)
+def _recover_by_file(out: Path, stage: Path, journal: dict[str, Any] | None) -> str:
+    """Finish a file-by-file publish whose journal is complete and whose staging folder is the
+    one this machine created; anything else is a leftover of a crash while staging."""
+    if journal is None or journal.get("mode") != "files" or _identity(stage) != journal.get("stage_identity"):
+        _rmtree(stage)
+        return f"removed unfinished staging folder {stage.name}"
+    _roll_forward(out, stage, journal)
+    return f"completed the interrupted publish of {out}"
+
+
+def _same_out(journal: dict[str, Any], out: Path) -> bool:
+    """Whether a journal is about ``out``, however either path was spelled."""
+    recorded = journal.get("out")
+    return isinstance(recorded, str) and os.path.realpath(recorded) == os.path.realpath(out)
+
+
+def _recover_swap(out: Path, area: Path, token: str, journal: dict[str, Any]) -> str:
+    new, old = area / f"new-{token}", area / f"old-{token}"
+    current = _identity(out)
+    previous = journal.get("out_identity")
+    if current is not None and current == journal.get("new_identity"):
+        _finish_swap(out, area, token, journal)
         return f"finished the interrupted publish of {out}"
-    if not os.path.lexists(out) and old.is_dir():
+    if current is None and previous is not None and _identity(old) == previous:
         _rename(old, out)  # crashed between the two renames: the previous docs go back
         _fsync_dir(out.parent)
-    elif old.is_dir():
-        _rescue(old, out, Path(journal["replaced"]))
-        _rmtree(old)
+        what = f"put the previous docs of {out} back"
+    elif current == previous or (current is None and previous is None):
+        what = f"rolled back the interrupted publish of {out}; the previous docs are in place"
+    else:
+        what = f"removed a publish journal that matches no folder of {out}"
     _rmtree(new)
-    _unlink(journal_path)
-    return f"rolled back the interrupted publish of {out}; the previous docs are in place"
+    _rmtree(old)
+    _unlink(area / f"journal-{token}.json")
+    return what

@@ -462,3 +462,47 @@ def test_a_planted_docs_link_does_not_lead_the_default_output_out_of_the_reposit
     with pytest.raises(PublishError):
         publish(result)
     assert list(victim.iterdir()) == []
+
+
+def test_publish_journals_planted_in_the_cache_folder_touch_nothing(tmp_path):
+    from pipeline.publish import publish_files, read_manifest
+
+    out, cache = tmp_path / "out", tmp_path / "repo" / ".pipeline"
+    publish_files(out, {"index.md": b"old"}, staging_root=cache)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("precious", encoding="utf-8")
+    area = cache / "publish"
+    # A swap journal naming the real output folder (paths can be guessed, identities cannot).
+    (area / "journal-1-aaaaaaaaaaaa.json").write_text(
+        json.dumps({"mode": "swap", "out": str(out), "out_identity": [1, 2], "new_identity": [3, 4]})
+    )
+    (area / "new-1-aaaaaaaaaaaa").symlink_to(victim)
+    evil_old = area / "old-1-aaaaaaaaaaaa"
+    evil_old.mkdir()
+    (evil_old / "evil.md").write_text("<script>pwn()</script>", encoding="utf-8")
+    (evil_old / "passwd.md").symlink_to("/etc/passwd")
+    # File-by-file journals, in the cache and inside the output folder.
+    for stage in (area / "files-1-bbbbbbbbbbbb", out / ".pipeline-staging-1-cccccccccccc"):
+        (stage / "new").mkdir(parents=True)
+        (stage / "new" / "index.md").write_text("PWNED", encoding="utf-8")
+        (stage / "journal.json").write_text(
+            json.dumps(
+                {
+                    "mode": "files",
+                    "out": str(out),
+                    "stage_identity": [5, 6],
+                    "entries": ["index.md"],
+                    "backups": [],
+                    "stale": ["../victim/keep.txt"],
+                    "stale_sha256": {},
+                }
+            )
+        )
+    publish_files(out, {"index.md": b"new", "a.md": b"A"}, staging_root=cache)
+    assert sorted(p.name for p in out.iterdir()) == [".pipeline-manifest.json", "a.md", "index.md"]
+    assert (out / "index.md").read_bytes() == b"new"
+    assert set(read_manifest(out)) == {"index.md", "a.md"}
+    assert (victim / "keep.txt").read_text() == "precious"
+    assert sorted(p.name for p in area.iterdir()) == []
+    assert not (cache / "replaced").exists()

@@ -54,18 +54,35 @@ class OutputCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._connect()
         except sqlite3.DatabaseError:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-            with contextlib.suppress(OSError, sqlite3.Error):
-                self._db = self._connect()
+            self._heal()
         except OSError:
             self._db = None
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+            # A torn page found now costs one rebuild; found mid-run it would also drop the
+            # answers stored before it.
+            if db.execute("PRAGMA quick_check").fetchone() != ("ok",):
+                raise sqlite3.DatabaseError("cache database failed its integrity check")
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
         return db
+
+    def _heal(self) -> None:
+        """A torn database page: drop the file and start an empty cache (answers are redone)."""
+        with contextlib.suppress(Exception):
+            if self._db is not None:
+                self._db.close()
+        self._db = None
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                self.path.with_name(self.path.name + suffix).unlink()
+        with contextlib.suppress(OSError, sqlite3.Error):
+            self._db = self._connect()
 
     def key(self, agent: Any, ctx: Any, subject: str, messages: list[BaseMessage], spec: str) -> str:
         parts = [
@@ -87,6 +104,9 @@ class OutputCache:
         with self._lock:
             try:
                 row = self._db.execute("SELECT checksum, data FROM outputs WHERE key = ?", (key,)).fetchone()
+            except sqlite3.DatabaseError:
+                self._heal()
+                row = None
             except sqlite3.Error:
                 row = None
         if row is None or _digest(row[1]) != row[0]:
@@ -113,11 +133,17 @@ class OutputCache:
             return
         key = self.key(agent, ctx, subject, messages, spec)
         data = json.dumps(output, sort_keys=True, ensure_ascii=False)
-        with self._lock, contextlib.suppress(sqlite3.Error):
-            self._db.execute(
-                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)",
-                (key, agent.kind, subject, spec, _digest(data), data),
-            )
+        row = (key, agent.kind, subject, spec, _digest(data), data)
+        with self._lock:
+            try:
+                self._db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)", row)
+            except sqlite3.DatabaseError:
+                self._heal()
+                if self._db is not None:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)", row)
+            except sqlite3.Error:
+                pass
 
     def why_changed(self, kind: str, subject: str, parts: dict[str, str]) -> str:
         """Why a first-pass prompt missed the cache: which input differs from the last run.

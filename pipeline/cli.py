@@ -138,8 +138,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings=settings,
         progress=on_progress,
     )
+    from pipeline.lock import RunLock
+    from pipeline.publish import PublishError, link_escape
+
+    cache_root = Path(args.cache_dir) if args.cache_dir else repo / ".pipeline"
+    why = link_escape(cache_root, repo)
+    if why is not None:
+        raise PublishError(why)
+    # One run at a time per repository: the lock covers the whole run and its publish.
+    lock = RunLock(cache_root)
     try:
+        lock.acquire()
         result = execute(opts)
+    except BaseException:
+        lock.release()
+        raise
     finally:
         if started:
             progress.stop()
@@ -153,8 +166,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             console.print(f"finding: [{f['rule']}] {f['message']}")
         status = "drift" if problems else "findings" if report["published_findings"] else "ok"
         _summary_line(report, status, drift=len(problems))
+        lock.release()
         return EXIT_FINDINGS if status != "ok" else EXIT_OK
-    publish(result)
+    try:
+        publish(result)
+    finally:
+        lock.release()
     _print_summary(report, result.out)
     status = "findings" if report["published_findings"] else "ok"
     _summary_line(report, status)
@@ -326,13 +343,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from pipeline.evidence.builder import RepoError
+    from pipeline.lock import LockBusy, LockError
+    from pipeline.publish import PublishError
     from pipeline.runner import ResumeError
     from pipeline.runner import UsageError as RunnerUsageError
 
     started = time.perf_counter()
     try:
         return int(args.func(args))
-    except (UsageError, RepoError, RunnerUsageError, ResumeError) as exc:
+    except (UsageError, RepoError, RunnerUsageError, ResumeError, LockBusy, LockError, PublishError) as exc:
         _err.print(f"error: {exc}")
         return EXIT_USAGE
     except Exception as exc:

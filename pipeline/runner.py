@@ -71,6 +71,12 @@ def execute(opts: RunOptions) -> RunResult:
         pass
     t0 = time.perf_counter()
     cache_dir = Path(opts.cache_dir) if opts.cache_dir else repo / ".pipeline"
+    from pipeline.publish import PublishError, link_escape
+
+    for folder in (out, cache_dir):
+        why = link_escape(folder, repo)
+        if why is not None:
+            raise PublishError(why)
     graph, build_stats = build_evidence(repo, BuildOptions(cache_dir=cache_dir / "evidence", exclude=exclude))
     evidence_s = time.perf_counter() - t0
 
@@ -96,9 +102,12 @@ def execute(opts: RunOptions) -> RunResult:
         "recursion_limit": 10_000,
         "configurable": {"thread_id": run_id},
     }
+    snapshot = app.get_state(config) if resuming else None
+    if snapshot is not None and not snapshot.values and not snapshot.next:
+        resuming = False  # killed before the first checkpoint: nothing to continue, start over
     if resuming:
         # Start from what the checkpoint already holds; finished tasks are not redone.
-        snapshot = app.get_state(config)
+        assert snapshot is not None
         state = dict(snapshot.values)
         total_tasks = sum(len(level) for level in state.get("levels", [])) + len(state.get("modules", []))
         done = len(state.get("records", {})) + len(state.get("pages", {}))
@@ -124,6 +133,8 @@ def execute(opts: RunOptions) -> RunResult:
                     opts.progress(node, done, total_tasks + 1)
     state = dict(app.get_state(config).values)
     runs.finish(run_id)
+    runs.close()
+    ctx.cache.close()
     files = render_all(graph, state)
     report = build_report(graph, state, files, opts, profile_name, reason, slm_spec, llm_spec)
     report["duration_s"]["evidence"] = round(evidence_s, 3)
@@ -149,14 +160,36 @@ class RunStore:
 
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS pipeline_runs (run_id TEXT PRIMARY KEY, repo TEXT, out TEXT,"
-            " started REAL, finished REAL)"
-        )
-        self.conn.commit()
+        try:
+            self.conn = self._open(path)
+        except sqlite3.DatabaseError:
+            # A torn or planted file: keep it aside for inspection, start a fresh history.
+            path.replace(path.with_name(f"{path.name}.corrupt-{int(time.time())}"))
+            for suffix in ("-wal", "-shm"):
+                path.with_name(path.name + suffix).unlink(missing_ok=True)
+            self.conn = self._open(path)
         self.saver = SqliteSaver(self.conn)
+
+    @staticmethod
+    def _open(path: Path) -> Any:
+        import sqlite3
+
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS pipeline_runs (run_id TEXT PRIMARY KEY, repo TEXT, out TEXT,"
+                " started REAL, finished REAL)"
+            )
+            conn.execute("SELECT count(*) FROM pipeline_runs").fetchone()
+            conn.commit()
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return conn
+
+    def close(self) -> None:
+        self.conn.close()
 
     def begin(self, resume: str | None, repo: str, out: str) -> tuple[str, bool]:
         """Return (run id, resuming). ``resume`` is a run id or ``"last"``."""
@@ -272,26 +305,23 @@ def _parse(model: type, output: dict[str, Any] | None) -> Any:
 def render_all(graph: EvidenceGraph, state: dict[str, Any]) -> dict[str, bytes]:
     """Every output file, rendered deterministically from the evidence and validated outputs."""
     from pipeline.render.markdown import render_architecture, render_index, render_module_page
-    from pipeline.render.paths import page_path
+    from pipeline.render.paths import module_pages
 
     records = {sid: _parse(ApiRecord, r.get("output")) for sid, r in state.get("records", {}).items()}
     overview = _parse(Overview, (state.get("overview") or {}).get("output"))
     files: dict[str, bytes] = {}
     pages: dict[str, str] = {}
     module_ids = sorted(set(state.get("modules", [])) | {mid for mid in state.get("pages", {})})
-    taken: set[str] = set()
+    # One naming for every link and file (collision-free, also case-insensitively); only
+    # documented modules get a page, so no link points at a page that is not written.
+    every_page = module_pages(graph)
     for mid in module_ids:
         q = graph.node(mid)["qualname"]
-        rel = page_path(q)
-        if rel in taken:
-            rel = page_path(f"{q}.{mid}")
-        taken.add(rel)
-        pages[q] = rel
+        pages[q] = every_page[q]
     for mid in module_ids:
-        q = graph.node(mid)["qualname"]
         doc = _parse(ModuleDoc, (state.get("pages", {}).get(mid) or {}).get("output"))
-        text = render_module_page(graph, mid, doc, records)
-        files[pages[q]] = text.encode("utf-8")
+        text = render_module_page(graph, mid, doc, records, pages=pages)
+        files[pages[graph.node(mid)["qualname"]]] = text.encode("utf-8")
     notes = []
     if not state.get("calls") and all(
         (r or {}).get("path") == "evidence_only" for r in state.get("records", {}).values()
@@ -299,7 +329,7 @@ def render_all(graph: EvidenceGraph, state: dict[str, Any]) -> dict[str, bytes]:
         notes.append("Written from the evidence alone: no model was used for this run.")
     name = Path(graph.repo).name or "repository"
     files["index.md"] = render_index(graph, pages, title=name, overview=overview, notes=notes).encode("utf-8")
-    files["architecture.md"] = render_architecture(graph, overview).encode("utf-8")
+    files["architecture.md"] = render_architecture(graph, overview, pages=pages).encode("utf-8")
     published = {
         sid: {
             "qualname": graph.node(sid)["qualname"],
@@ -514,10 +544,13 @@ def check_drift(result: RunResult) -> list[str]:
             continue
         if current != data:
             problems.append(f"differs: {rel}")
-    if out.is_dir():
-        for path in sorted(out.glob("*.md")):
-            if path.name not in result.files:
-                problems.append(f"stale: {path.name} (no longer generated)")
+    from pipeline.publish import read_manifest
+
+    # Stale = written by an earlier run (its manifest says so) and no longer produced; a
+    # user's own files in the folder are not drift.
+    for rel in sorted(read_manifest(out) or {}):
+        if rel not in result.files and rel not in VOLATILE_FILES and (out / rel).exists():
+            problems.append(f"stale: {rel} (no longer generated)")
     return problems
 
 

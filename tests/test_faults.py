@@ -344,11 +344,6 @@ def test_a_huge_symbol_still_gets_a_first_prompt_within_the_token_budget(tmp_pat
         assert str(messages[1].content).startswith(("Symbol: `", "Module: `", "Modules (name:"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="agents.base.Agent.messages appends the previous answer and every finding to the retry "
-    "and escalation prompts without trimming the evidence: they exceed Settings.token_budget",
-)
 def test_retry_and_escalation_prompts_stay_within_the_token_budget(tmp_path):
     budget = Settings().token_budget
     slm, llm = _overflow_run(tmp_path)

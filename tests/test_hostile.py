@@ -347,20 +347,10 @@ def test_published_findings_are_empty_when_models_wrote_the_prose(obeyed_run):
     assert json.loads(obeyed_run.text("report.json"))["published_findings"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validator.validate_markdown runs the prompt-echo check over the docstring quotes the "
-    "renderer shows as evidence, so a repository's own docstring becomes a published finding",
-)
 def test_published_findings_are_empty_on_evidence_alone(evidence_run):
     assert json.loads(evidence_run.text("report.json"))["published_findings"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner.render_all names pages with page_path per qualname while the renderer links with "
-    "page_paths (case-insensitive clash handling): broken.bad vs broken.Bad links to a missing page",
-)
 def test_every_relative_link_between_pages_resolves(evidence_run):
     missing = []
     for name, text in evidence_run.pages().items():
@@ -371,26 +361,20 @@ def test_every_relative_link_between_pages_resolves(evidence_run):
     assert missing == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner.render_all keys pages by qualname: the JS, TS and TSX modules `broken/bad` share "
-    "one page name, so two of the three pages are silently overwritten",
-)
-def test_modules_sharing_a_qualname_each_get_their_own_page(evidence_run):
+def test_modules_sharing_a_stem_each_get_their_own_page(evidence_run):
+    # bad.js, bad.ts and bad.tsx would all be module `broken/bad`: they keep their extension.
     evidence = json.loads(evidence_run.text("evidence.json"))
-    sharing = [
-        n["id"] for n in evidence["nodes"] if n.get("kind") == "module" and n.get("qualname") == "broken/bad"
-    ]
-    assert len(sharing) == 3
-    pages = [text for text in evidence_run.pages().values() if text.splitlines()[2:3] == ["# `broken/bad`"]]
-    assert len(pages) == 3
+    names = sorted(
+        n["qualname"]
+        for n in evidence["nodes"]
+        if n.get("kind") == "module" and n["qualname"].startswith("broken/bad")
+    )
+    assert names == ["broken/bad.js", "broken/bad.ts", "broken/bad.tsx"]
+    titles = [text.splitlines()[2:3] for text in evidence_run.pages().values()]
+    for name in names:
+        assert [f"# `{name}`"] in titles
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validator prompt-echo flags <script>/<iframe>/<object>... but not other raw HTML "
-    "(<img onerror>, <tool_call>): an obeying model's payload is published (escaped)",
-)
 def test_raw_html_and_fake_tool_calls_from_a_model_are_rejected(tmp_path):
     repo = tmp_path / "repo"
     (repo / "pkg").mkdir(parents=True)
@@ -444,11 +428,6 @@ def test_link_escape_names_a_planted_docs_or_cache_link(tmp_path):
     assert link_escape(repo / "inner" / "docs", repo) is None  # a link that stays inside
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner: the default output folder REPO/docs/reference is used even when a link planted in "
-    "the repository leads it elsewhere; wire publish.link_escape before publishing",
-)
 def test_a_planted_docs_link_does_not_lead_the_default_output_out_of_the_repository(tmp_path):
     from pipeline.publish import PublishError
 
@@ -458,9 +437,9 @@ def test_a_planted_docs_link_does_not_lead_the_default_output_out_of_the_reposit
     victim = tmp_path / "home"
     victim.mkdir()
     (repo / "docs").symlink_to(victim)
-    result = execute(RunOptions(repo=repo, cache_dir=tmp_path / "cache", profile="evidence-only"))
-    with pytest.raises(PublishError):
-        publish(result)
+    # Refused before any work is done, with the reason.
+    with pytest.raises(PublishError, match="leads out of the repository through a symbolic link"):
+        publish(execute(RunOptions(repo=repo, cache_dir=tmp_path / "cache", profile="evidence-only")))
     assert list(victim.iterdir()) == []
 
 

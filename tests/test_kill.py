@@ -415,11 +415,6 @@ def test_scripted_run_killed_mid_graph_resumes_to_the_same_docs(world):
         assert unfinished_runs(cache) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner.execute resumes a run registered in pipeline_runs but killed before LangGraph wrote "
-    "its first checkpoint: app.stream(None) raises langgraph EmptyInputError instead of starting over",
-)
 def test_resuming_a_run_killed_before_its_first_checkpoint(world):
     from pipeline.runner import RunStore
 
@@ -671,9 +666,9 @@ def _corrupt(path: Path, how: str) -> None:
         path.write_bytes(data[:mid] + b"\xde\xad" * 2048 + data[mid + 4096 :])
 
 
-def _corrupt_trial(world: World, which: str, how: str) -> tuple[Path, Path]:
+def _corrupt_trial(world: World, which: str, how: str, tag: str = "") -> tuple[Path, Path]:
     """The v2 docs and a cache filled by an uninterrupted v2 run, with ``which`` corrupted."""
-    folder = world.base / "trials" / f"corrupt-{which.replace('/', '_')}-{how}"
+    folder = world.base / "trials" / f"corrupt-{which.replace('/', '_')}-{how}{tag}"
     out, cache = folder / "out", folder / "cache"
     shutil.copytree(world.base / "ref" / "sout", out)
     shutil.copytree(world.base / "ref" / "scache", cache)
@@ -715,22 +710,12 @@ def test_a_torn_answer_cache_is_recomputed(world):
     assert is_new(read_tree(out), world.new_scripted)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cache.OutputCache only rebuilds a database that fails to open: rows on a torn page stay "
-    "unreadable and unwritable (errors suppressed), so those tasks ask the model again on every run",
-)
 def test_a_torn_answer_cache_heals(world):
-    out, cache = _corrupt_trial(world, "outputs.sqlite", "torn")
+    out, cache = _corrupt_trial(world, "outputs.sqlite", "torn", tag="-heal")
     scripted(world.repo, out, cache)
     assert scripted(world.repo, out, cache).seen == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner.RunStore opens runs.sqlite without handling sqlite3.DatabaseError: a torn or "
-    "garbage checkpoint database crashes every later run with a traceback",
-)
 def test_a_corrupt_checkpoint_database_does_not_stop_the_next_run(world):
     out, cache = world.trial("corrupt-runs", scripted_models=True)
     _corrupt(cache / "runs.sqlite", "garbage")

@@ -268,7 +268,7 @@ class ApiAgent(Agent):
         parts += raised_names(ctx.graph, subject)
         return content_hash("\0".join(str(p) for p in parts))
 
-    def facts(self, ctx: RunContext, subject: str, deps: dict[str, str]) -> str:
+    def facts(self, ctx: RunContext, subject: str, deps: dict[str, str], budget: int | None = None) -> str:
         graph = ctx.graph
         node = graph.node(subject)
         kind = node.get("kind")
@@ -295,7 +295,8 @@ class ApiAgent(Agent):
         raised = raised_names(graph, subject)
         if raised:
             head.append("Raises (here or in what it calls): " + ", ".join(f"`{r}`" for r in raised))
-        budget = ctx.settings.token_budget - estimate_tokens("\n".join(head)) - 350  # system prompt
+        total = budget if budget is not None else ctx.settings.token_budget
+        budget = total - estimate_tokens("\n".join(head)) - 350  # system prompt
         sections: list[str] = []
         # The source holds the docstring: send it alone when it fits, else the docstring
         # plus as much of the source as the budget allows (the signature is always above).

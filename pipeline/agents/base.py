@@ -68,8 +68,8 @@ class Agent:
         """The JSON schema the answer is constrained to."""
         raise NotImplementedError
 
-    def facts(self, ctx: RunContext, subject: str, deps: dict[str, str]) -> str:
-        """The evidence given to the model, within the token budget."""
+    def facts(self, ctx: RunContext, subject: str, deps: dict[str, str], budget: int | None = None) -> str:
+        """The evidence given to the model, within ``budget`` tokens (default: the run's)."""
         raise NotImplementedError
 
     def parse(self, ctx: RunContext, subject: str, data: dict[str, Any]) -> BaseModel:
@@ -93,20 +93,29 @@ class Agent:
         findings: list[dict[str, Any]] | None = None,
     ) -> list[BaseMessage]:
         prompt = load_prompt(self.prompt_name)
-        msgs: list[BaseMessage] = [SystemMessage(prompt.text), HumanMessage(self.facts(ctx, subject, deps))]
-        if findings:
-            msgs.append(
-                AIMessage(
-                    json.dumps(previous, ensure_ascii=False, sort_keys=True)
-                    if previous is not None
-                    else "(no answer)"
-                )
-            )
-            listed = "\n".join(
-                f"- [{f['rule']}] {f['message']}" for f in findings if f.get("severity") == "error"
-            )
-            msgs.append(HumanMessage(load_prompt("retry").text.replace("{findings}", listed)))
-        return msgs
+        if not findings:
+            return [SystemMessage(prompt.text), HumanMessage(self.facts(ctx, subject, deps))]
+        # A retry carries the previous answer and the findings: they come out of the same
+        # token budget, so the evidence is trimmed further (the signature is always kept).
+        answer = (
+            json.dumps(previous, ensure_ascii=False, sort_keys=True)
+            if previous is not None
+            else "(no answer)"
+        )
+        if len(answer) > 1600:
+            answer = answer[:1600] + " ...(cut)"
+        errors = [f for f in findings if f.get("severity") == "error"]
+        listed = "\n".join(f"- [{f['rule']}] {str(f['message'])[:200]}" for f in errors[:8])
+        if len(errors) > 8:
+            listed += f"\n- ... and {len(errors) - 8} more"
+        retry = load_prompt("retry").text.replace("{findings}", listed)
+        budget = ctx.settings.token_budget - estimate_tokens(answer) - estimate_tokens(retry)
+        return [
+            SystemMessage(prompt.text),
+            HumanMessage(self.facts(ctx, subject, deps, budget=max(budget, 200))),
+            AIMessage(answer),
+            HumanMessage(retry),
+        ]
 
     def repair(self, ctx: RunContext, subject: str, output: BaseModel) -> BaseModel:
         """Agent-specific mechanical fixes from the evidence before salvage (default: none)."""

@@ -27,14 +27,15 @@ class DocAgent(Agent):
             "additionalProperties": False,
         }
 
-    def facts(self, ctx: RunContext, subject: str, deps: dict[str, str]) -> str:
+    def facts(self, ctx: RunContext, subject: str, deps: dict[str, str], budget: int | None = None) -> str:
         graph = ctx.graph
         node = graph.node(subject)
         lines = [f"Module: `{node.get('qualname')}` (file `{node.get('file')}`)"]
         doc = (node.get("docstring") or "").strip()
         if doc:
             lines.append("Docstring:\n" + fence(doc[:1200]))
-        budget = ctx.settings.token_budget - estimate_tokens("\n".join(lines)) - 200
+        total = budget if budget is not None else ctx.settings.token_budget
+        budget = total - estimate_tokens("\n".join(lines)) - 200
         lines.append("Public symbols:")
         for sid in sorted(deps):
             line = f"- `{graph.node(sid).get('name')}`: {deps[sid]}"

@@ -87,7 +87,7 @@ class StructureAgent(Agent):
             "additionalProperties": False,
         }
 
-    def facts(self, ctx: RunContext, subject: str, deps: dict[str, str]) -> str:
+    def facts(self, ctx: RunContext, subject: str, deps: dict[str, str], budget: int | None = None) -> str:
         graph = ctx.graph
         lines = []
         imports = module_imports(graph)
@@ -132,8 +132,9 @@ class StructureAgent(Agent):
             lines.append("Declared dependencies: " + ", ".join(deps_))
         text = "\n".join(lines)
         # Too large for the budget: keep the head (modules first, then imports).
-        max_chars = int(ctx.settings.token_budget * 3.2 * 1.5)
-        if estimate_tokens(text) > ctx.settings.token_budget * 1.5:
+        total = budget if budget is not None else ctx.settings.token_budget
+        max_chars = int(total * 3.2 * 1.5)
+        if estimate_tokens(text) > total * 1.5:
             text = text[:max_chars] + "\n(truncated)"
         return text
 

@@ -169,6 +169,9 @@ _INJECTION_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"<\s*iframe\b", "an <iframe> tag"),
         (r"<\s*(?:object|embed|meta|form)\b[^>]*>", "raw HTML"),
         (r"\bjavascript\s*:", "a javascript: URL"),
+        (r"<\s*[A-Za-z][A-Za-z0-9]*\b[^>]*\bon[a-z]+\s*=", "an HTML event handler"),
+        (r"<\s*/?\s*(?:tool_call|tool_use|function_call|tool_result)\b", "a fake tool call"),
+        (r"<\s*(?:img|svg|link|style|base)\b[^>]*>", "raw HTML"),
         (
             r"<\|(?:im_start|im_end|endoftext|system|user|assistant|eot_id|start_header_id)\|>",
             "chat-template tokens",
@@ -2224,7 +2227,10 @@ def validate_markdown(graph: EvidenceGraph, text: str, *, source: str = "") -> l
             rec_ctx.where = f"{label}:{sec.start + 1}"
             _guard(rec_ctx, "a symbol section", lambda sec=sec, c=rec_ctx: _check_section(c, sec))
             ctx.findings.extend(rec_ctx.findings)
-    _guard(ctx, "prompt echo", lambda: _check_prompt_echo(ctx, text, allowed_urls=None))
+    # Block quotes on generated pages quote the repository's own docstrings (escaped): they
+    # are the code's words, not claims a model made.
+    unquoted = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
+    _guard(ctx, "prompt echo", lambda: _check_prompt_echo(ctx, unquoted, allowed_urls=None))
     return ctx.findings
 
 

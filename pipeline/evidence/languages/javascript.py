@@ -8,6 +8,7 @@ JSDoc comments and decorators, and resolves relative import specifiers to module
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -182,6 +183,20 @@ def _params_of(fn: ts.Node) -> list[Param]:
     return out
 
 
+_JS_TS_EXTENSIONS = frozenset({"js", "mjs", "cjs", "jsx", "ts", "mts", "cts", "tsx"})
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_stems(files: frozenset[str]) -> dict[str, int]:
+    """How many JS/TS files share each extension-less path (one pass per repository)."""
+    counts: dict[str, int] = {}
+    for f in files:
+        if f.rsplit(".", 1)[-1].lower() in _JS_TS_EXTENSIONS:
+            stem = _strip_extension(f)
+            counts[stem] = counts.get(stem, 0) + 1
+    return counts
+
+
 class JavaScriptAdapter(LanguageAdapter):
     """ES modules and CommonJS: functions, classes, methods, imports, requires and calls."""
 
@@ -194,8 +209,11 @@ class JavaScriptAdapter(LanguageAdapter):
         return tree_sitter_javascript.language()
 
     def module_name(self, rel_path: str, files: frozenset[str]) -> str:
-        """The repo-relative path without its extension (``src/utils/math``)."""
-        return _strip_extension(rel_path)
+        """The repo-relative path without its extension (``src/utils/math``), or with it
+        when another JS/TS file shares that stem (``bad.js`` beside ``bad.ts``), so every
+        module keeps a name, and a page, of its own."""
+        stem = _strip_extension(rel_path)
+        return rel_path if _shared_stems(files).get(stem, 0) > 1 else stem
 
     # -- extraction ----------------------------------------------------------------------
     def extract(self, source: bytes, rel_path: str, module: str) -> FileEvidence:

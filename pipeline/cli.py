@@ -316,6 +316,13 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--no-cache", action="store_true", help="do not read or write the evidence cache")
     val.set_defaults(func=cmd_validate)
 
+    from pipeline.evaluate import add_arguments as eval_arguments
+    from pipeline.evaluate import cmd_eval
+
+    ev2 = sub.add_parser("eval", help="measure docs (generated or hand-written) against the evidence")
+    eval_arguments(ev2)
+    ev2.set_defaults(func=cmd_eval)
+
     tr = sub.add_parser("trace", help="print the timeline of a recorded run")
     tr.add_argument(
         "run", nargs="?", default="last", help="run id or a unique prefix (default: the last run)"

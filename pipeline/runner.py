@@ -146,6 +146,11 @@ def execute(opts: RunOptions) -> RunResult:
     }
     report["run_id"] = run_id
     report["resumed"] = resuming
+    from pipeline.evaluate import report_metrics
+
+    t1 = time.perf_counter()
+    report["quality"] = report_metrics(graph, files)
+    report["duration_s"]["quality"] = round(time.perf_counter() - t1, 3)
     files["report.json"] = _json_bytes(report)
     return RunResult(files=files, report=report, state=state, graph=graph, out=out, cache_dir=cache_dir)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 from pipeline.cli import main
+from pipeline.publish import publish_files
 from pipeline.runner import RunOptions, check_drift, execute, publish
 from tests.fakes import ScriptedChat
 from tests.test_graph import GOOD, make_repo
@@ -92,9 +93,12 @@ def test_check_passes_on_fresh_docs_and_fails_on_edits_and_stale_pages(tmp_path)
     page.write_text(page.read_text() + "\nA hand edit.\n")
     assert check_drift(fresh) == ["differs: mini.core.md"]
     page.write_bytes(first.files["mini.core.md"])
-    (out / "mini.old.md").write_text("# a page for a module that is gone\n")
+    (out / "NOTES.md").write_text("a user's own notes beside the docs\n")
+    assert check_drift(fresh) == []  # not written by the pipeline: not drift
+    # A page an earlier run published (its manifest says so) for a module that is gone.
+    publish_files(out, {**first.files, "mini.old.md": b"# gone\n"}, staging_root=tmp_path / "cache")
     assert check_drift(fresh) == ["stale: mini.old.md (no longer generated)"]
-    (out / "mini.old.md").unlink()
+    publish_files(out, first.files, staging_root=tmp_path / "cache")
     (out / "index.md").unlink()
     assert check_drift(fresh) == ["missing: index.md"]
 

@@ -45,9 +45,10 @@ def test_report_is_consistent_with_pages(embedded_run):
     assert report["symbols_total"] == len(records)
     assert report["symbols_documented"] == sum(1 for r in records.values() if r["record"])
     assert sum(report["tasks"].values()) == len(records) + len(result.state["pages"]) + 1
-    assert report["slm_share"] == pytest.approx(
+    assert report["slm_share"] == pytest.approx(  # rounded to 4 places in the report
         (report["tasks"]["slm_first_pass"] + report["tasks"]["slm_retry"])
-        / sum(report["tasks"][p] for p in ("slm_first_pass", "slm_retry", "llm_escalated", "unresolved"))
+        / sum(report["tasks"][p] for p in ("slm_first_pass", "slm_retry", "llm_escalated", "unresolved")),
+        abs=1e-4,
     )
     # Every documented symbol has its anchor on its module's page.
     pages = {p.name: p.read_text() for p in out.glob("*.md")}

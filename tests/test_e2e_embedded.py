@@ -73,7 +73,7 @@ def test_notebook_shows_the_real_run(embedded_run, tmp_path, monkeypatch):
 
     from tests.test_notebook import NOTEBOOK, outputs_text, private_kernel
 
-    result, _, cache = embedded_run
+    _, _, cache = embedded_run
     kernel = private_kernel(tmp_path / "jupyter", monkeypatch)
     monkeypatch.setenv("PIPELINE_TRACE_CACHE", str(cache))
     monkeypatch.setenv("MPLBACKEND", "Agg")

@@ -238,7 +238,8 @@ class ApiAgent(Agent):
         """Parameters documented exactly as the signature has them: invented ones dropped,
         missing ones added without a description (the table row comes from the evidence)."""
         names = documented_params(ctx.graph, subject)
-        given = {p.name.lstrip("*"): p for p in output.params}
+        trivial = {f.claim for f in trivial_params(ctx.graph, subject, output)}
+        given = {p.name.lstrip("*"): p for p in output.params if p.description not in trivial}
         params = [given.get(n) or ParamDoc(name=n, description="") for n in names]
         return output.model_copy(
             update={

@@ -1834,18 +1834,24 @@ def _check_returns(
         return
     extra = data.get("extra") or {}
     decorators = [str(d) for d in data.get("decorators") or []]
-    if extra.get("is_property") or any("property" in d for d in decorators):
-        return
+    is_property = bool(extra.get("is_property")) or any("property" in d for d in decorators)
     where = _loc(g, sid)
     qual = _qualname(g, sid)
     annotation = str(data.get("returns") or "").strip()
     is_generator = bool(extra.get("is_generator"))
-    abstract = bool(extra.get("is_abstract")) or any(
-        _last(_strip_call(d)) == "abstractmethod" for d in decorators
-    )
+    # An abstract method's body says nothing; its annotation still does, when there is one.
+    abstract = (
+        bool(extra.get("is_abstract")) or any(_last(_strip_call(d)) == "abstractmethod" for d in decorators)
+    ) and not annotation
     returns_value = bool(extra.get("returns_value"))
     has_returns, has_yields = not _is_nothing(returns), not _is_nothing(yields)
     no_annotation = annotation in ("", "None")
+    if is_property:
+        # A property's value is its return: only a yields claim can be wrong here.
+        if has_yields and not is_generator and not _ITERATOR_HINT.search(annotation):
+            msg = f"`{qual}`{_at(where)} is a property, not a generator, yet yielded values are documented"
+            ctx.add("yields-on-non-generator", msg, where, yields or "")
+        return
     if has_returns and not returns_value and no_annotation and not is_generator and not abstract:
         why = "has no `return <value>`" + (" and is annotated `-> None`" if annotation == "None" else "")
         ctx.add(

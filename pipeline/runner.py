@@ -383,6 +383,8 @@ def build_report(
     calls = state.get("calls", [])
     per_model: dict[str, dict[str, Any]] = {}
     for c in calls:
+        if c.get("cached"):
+            continue  # answered from the cache: no call was made, nothing was spent
         m = per_model.setdefault(
             c.get("model", "?"), {"calls": 0, "tokens_in": 0, "tokens_out": 0, "latency_s": 0.0, "failed": 0}
         )

@@ -88,7 +88,11 @@ def _connect(cache_dir: str | Path) -> tuple[sqlite3.Connection, Path]:
     last: Exception | None = None
     # ``mode=ro`` keeps inspection from writing; ``immutable`` is the fallback for a folder
     # we may not write to (where SQLite cannot create the WAL index a read-only open wants).
-    for query in ("?mode=ro", "?mode=ro&immutable=1"):
+    # A run that finished closed its database cleanly (no write-ahead log left): nothing can
+    # be writing to it, so open it as immutable and leave no -wal/-shm files behind.
+    wal = path.with_name(path.name + "-wal")
+    queries = ("?mode=ro&immutable=1",) if not wal.exists() else ("?mode=ro", "?mode=ro&immutable=1")
+    for query in queries:
         try:
             conn = sqlite3.connect(uri + query, uri=True, check_same_thread=False, timeout=30)
             conn.execute("SELECT 1 FROM pipeline_runs LIMIT 1").fetchall()

@@ -156,3 +156,17 @@ def test_since_with_a_bad_revision_is_a_usage_error(tmp_path, capsys):
     )
     assert code == 2
     assert "--since no-such-rev" in capsys.readouterr().err
+
+
+def test_failed_answers_are_cached_so_an_unchanged_rerun_makes_no_call(tmp_path):
+    def script(subject, attempt, messages):
+        return "not JSON {" if subject == "mini.core.add" else GOOD[subject]
+
+    repo = make_repo(tmp_path / "mini")
+    first, slm1 = run(repo, tmp_path / "cache", script)
+    assert first.state["records"]["py:mini.core.add"]["path"] == "unresolved"
+    assert slm1.calls_for("mini.core.add") == 2  # first pass and retry
+    second, slm2 = run(repo, tmp_path / "cache", script)
+    assert slm2.seen == []
+    assert second.state["records"]["py:mini.core.add"]["path"] == "unresolved"
+    assert second.report["model_calls"] == {}

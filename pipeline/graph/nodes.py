@@ -19,6 +19,11 @@ from pipeline.agents.structure import REPOSITORY, StructureAgent
 from pipeline.graph.context import RunContext
 from pipeline.graph.state import PipelineState, TaskResult, TaskState
 
+_FAILED = "__failed__"
+# Failures that repeat for the same prompt (worth caching); transport errors and timeouts do
+# not. ``None``: the answer parsed as JSON but did not fit the schema.
+_DETERMINISTIC_FAILURES = frozenset({"invalid_json", "truncated", None})
+
 AGENTS: dict[str, Agent] = {"structure": StructureAgent(), "api": ApiAgent(), "module": DocAgent()}
 _PATH_BY_ATTEMPT = {0: "slm_first_pass", 1: "slm_retry", 2: "llm_escalated"}
 
@@ -40,7 +45,13 @@ def _generate(state: TaskState, ctx: RunContext, attempt: int) -> dict[str, Any]
     else:
         cached = ctx.cache.get(agent, ctx, subject, messages, spec) if ctx.cache is not None else None
         if cached is not None:
-            output, found = cached, []
+            # A failed answer is cached too: at temperature 0 asking again fails the same way,
+            # and an unchanged rerun must make no model call at all.
+            failed = cached.get(_FAILED) if len(cached) == 1 else None
+            output = None if failed is not None else cached
+            found = (
+                [] if failed is None else [Finding("invalid-output", "error", str(failed), subject=subject)]
+            )
             call = {"kind": agent.kind, "subject": subject, "model": spec, "cached": True, "attempt": attempt}
         else:
             output, found, call = call_model(ctx, agent, model, spec, subject, messages)
@@ -50,8 +61,13 @@ def _generate(state: TaskState, ctx: RunContext, attempt: int) -> dict[str, Any]
                 call["reason"] = ctx.cache.why_changed(
                     agent.kind, subject, _input_parts(agent, ctx, subject, state, spec)
                 )
-            if output is not None and ctx.cache is not None:
-                ctx.cache.put(agent, ctx, subject, messages, spec, output)
+            if ctx.cache is not None and (
+                output is not None or call.get("error_kind") in _DETERMINISTIC_FAILURES
+            ):
+                value = (
+                    output if output is not None else {_FAILED: found[0].message if found else "no answer"}
+                )
+                ctx.cache.put(agent, ctx, subject, messages, spec, value)
     node = _PATH_BY_ATTEMPT[attempt]
     update: dict[str, Any] = {
         "attempt": attempt,

@@ -8,6 +8,8 @@ calls to it (a `Llama` object is not thread-safe).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib.util
 import os
 import threading
@@ -28,6 +30,19 @@ INSTALL_HINT = "install the embedded extra: pip install 'pipeline[embedded]'"
 # a GGUF file costs seconds and its memory, so it happens once.
 _LOADED: dict[tuple[str, int], tuple[Any, threading.Lock]] = {}
 _LOADED_GUARD = threading.Lock()
+
+
+def _close_loaded() -> None:
+    """Free the loaded models before interpreter teardown: llama.cpp's own finaliser runs too
+    late then (its module globals are gone) and prints an ignored TypeError at exit."""
+    with _LOADED_GUARD:
+        for llm, _ in _LOADED.values():
+            with contextlib.suppress(Exception):
+                llm.close()
+        _LOADED.clear()
+
+
+atexit.register(_close_loaded)
 
 
 class ModelLoadError(ModelError):

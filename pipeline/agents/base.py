@@ -104,7 +104,10 @@ class Agent:
         )
         if len(answer) > 1600:
             answer = answer[:1600] + " ...(cut)"
-        errors = [f for f in findings if f.get("severity") == "error"]
+        errors = sorted(
+            (f for f in findings if f.get("severity") == "error"),
+            key=lambda f: (f["rule"], str(f["message"])),
+        )
         listed = "\n".join(f"- [{f['rule']}] {str(f['message'])[:200]}" for f in errors[:8])
         if len(errors) > 8:
             listed += f"\n- ... and {len(errors) - 8} more"

@@ -414,7 +414,10 @@ class EvidenceGraph:
             e = {"source": src, "target": dst}
             e.update(d)
             edges.append(e)
-        edges.sort(key=lambda e: (e["source"], e["kind"], e["target"], e.get("line") or 0))
+        # Stable sort on (source, kind) only: within one node and kind, the order edges were
+        # added in is meaningful (bases in declaration order, calls in source order) and a graph
+        # loaded back from this JSON must answer callees()/bases() exactly as the built one.
+        edges.sort(key=lambda e: (e["source"], e["kind"]))
         return {
             "schema_version": SCHEMA_VERSION,
             "repo": self.repo,

@@ -170,3 +170,29 @@ def test_failed_answers_are_cached_so_an_unchanged_rerun_makes_no_call(tmp_path)
     assert slm2.seen == []
     assert second.state["records"]["py:mini.core.add"]["path"] == "unresolved"
     assert second.report["model_calls"] == {}
+
+
+def test_prompts_are_identical_from_a_built_or_a_cached_evidence_graph(tmp_path):
+    """Answer-cache keys are the prompts: they must not depend on how the graph was obtained."""
+    import json
+    from pathlib import Path
+
+    from pipeline.agents.api import documented_symbols
+    from pipeline.evidence import BuildOptions, build_evidence
+    from pipeline.graph.context import RunContext
+    from pipeline.graph.nodes import AGENTS
+
+    repo = Path(__file__).resolve().parent.parent / "examples" / "python" / "inventory"
+    built, _ = build_evidence(repo, BuildOptions(cache_dir=tmp_path))
+    cached, stats = build_evidence(repo, BuildOptions(cache_dir=tmp_path))
+    assert stats.graph_cache_hit
+    agent = AGENTS["api"]
+    for sid in documented_symbols(built):
+        prompts = []
+        for graph in (built, cached):
+            ctx = RunContext(graph=graph, repo=repo)
+            prompts.append(
+                [m.content for m in agent.messages(ctx, sid, {})]
+                + [json.dumps(agent.schema(ctx, sid), sort_keys=True)]
+            )
+        assert prompts[0] == prompts[1], sid

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import tree_sitter as ts
 
-from pipeline.evidence.model import FileEvidence, ImportRecord, content_hash
+from pipeline.evidence.model import FileEvidence, ImportRecord, Symbol, content_hash
 
 _QUERY_DIR = Path(__file__).parent
 
@@ -114,3 +115,21 @@ def node_hash(node: ts.Node) -> str:
 def iter_named(node: ts.Node, types: Iterable[str]) -> Iterable[ts.Node]:
     wanted = set(types)
     return (c for c in node.named_children if c.type in wanted)
+
+
+@dataclass(slots=True)
+class DefinitionMatch:
+    """One definition found by a query: its pattern index, kind, node and name node."""
+
+    pattern: int
+    kind: str
+    node: ts.Node
+    name: ts.Node
+
+
+@dataclass(slots=True)
+class OpenFrame:
+    """An open definition during an adapter's nesting sweep (``local``: inside a body)."""
+
+    symbol: Symbol
+    local: bool

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import tree_sitter as ts
 import tree_sitter_go
 
+from pipeline.evidence.languages.base import DefinitionMatch as _Def
 from pipeline.evidence.languages.base import LanguageAdapter, error_lines, node_hash, span, text
+from pipeline.evidence.languages.base import OpenFrame as _Frame
 from pipeline.evidence.model import (
     CALLABLE_KINDS,
     CONTAINS,
@@ -39,22 +41,6 @@ _MAX_CALLEE_BYTES = 200
 _MAJOR_VERSION = re.compile(r"v\d+")
 _GOPKG_VERSION = re.compile(r"\.v\d+$")
 _DOC_LINE = re.compile(r"^\s*\*? ?")
-
-
-@dataclass(slots=True)
-class _Def:
-    pattern: int
-    kind: str
-    node: ts.Node
-    name: ts.Node
-
-
-@dataclass(slots=True)
-class _Frame:
-    """An open definition during the nesting sweep (``local``: inside a function body)."""
-
-    symbol: Symbol
-    local: bool
 
 
 @dataclass(slots=True)

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import tree_sitter as ts
 import tree_sitter_java
 
+from pipeline.evidence.languages.base import DefinitionMatch as _Def
 from pipeline.evidence.languages.base import LanguageAdapter, error_lines, node_hash, span, text
+from pipeline.evidence.languages.base import OpenFrame as _Frame
 from pipeline.evidence.model import (
     CALLABLE_KINDS,
     CONTAINS,
@@ -36,22 +38,6 @@ _CHAIN = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 _MAX_CALLEE_BYTES = 200
 _DOC_LINE = re.compile(r"^\s*\*? ?")
 _INTERFACE_KINDS = frozenset({"interface"})
-
-
-@dataclass(slots=True)
-class _Def:
-    pattern: int
-    kind: str
-    node: ts.Node
-    name: ts.Node
-
-
-@dataclass(slots=True)
-class _Frame:
-    """An open definition during the nesting sweep (``local``: inside a method body)."""
-
-    symbol: Symbol
-    local: bool
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import tree_sitter as ts
 import tree_sitter_rust
 
+from pipeline.evidence.languages.base import DefinitionMatch as _Def
 from pipeline.evidence.languages.base import LanguageAdapter, error_lines, node_hash, span, text
 from pipeline.evidence.model import (
     CALLABLE_KINDS,
@@ -41,14 +42,6 @@ _DOC_LINE = re.compile(r"^\s*\*? ?")
 _COMMENTS = ("line_comment", "block_comment")
 # Sweep item tags; containers (definitions, impls) sort before the rest at equal spans.
 _DEF, _IMPL, _CALL, _USE, _MOD_DECL = range(5)
-
-
-@dataclass(slots=True)
-class _Def:
-    pattern: int
-    kind: str
-    node: ts.Node
-    name: ts.Node
 
 
 @dataclass(slots=True)

@@ -7,12 +7,19 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pipeline.evidence import manifests
-from pipeline.evidence.cache import EXTRACTOR_VERSION, EvidenceCache, file_key
+from pipeline.evidence.cache import (
+    EXTRACTOR_VERSION,
+    EvidenceCache,
+    file_key,
+    inputs_key,
+    pack_evidence,
+    unpack,
+)
 from pipeline.evidence.graph import EvidenceGraph, dependency_id, external_id, file_id
 from pipeline.evidence.languages import get_adapter
 from pipeline.evidence.model import (
@@ -23,7 +30,7 @@ from pipeline.evidence.model import (
     IMPORTS,
     INHERITS,
     RAISES,
-    FileEvidence,
+    ImportRecord,
     SkippedFile,
     content_hash,
 )
@@ -77,16 +84,18 @@ def check_repo(repo: Path) -> Path:
     return repo.resolve()
 
 
-def _extract_one(args: tuple[str, str, str, bytes]) -> FileEvidence:
-    language, path, module, source = args
-    return get_adapter(language).extract(source, path, module)
+# A worker's answer for one file: the two packed parts of its cache entry (JSON, compressed,
+# with checksums; see ``pack_evidence``), or the error that stopped the adapter. Packing in the
+# workers keeps JSON encoding off the main process, and bytes cross processes far faster than
+# objects do.
+_Packed = tuple[tuple[bytes, str], tuple[bytes, str]]
 
 
-def _extract_chunk(chunk: list[tuple[str, str, str, bytes]]) -> list[FileEvidence | str]:
-    out: list[FileEvidence | str] = []
-    for item in chunk:
+def _extract_chunk(chunk: list[tuple[str, str, str, bytes]]) -> list[_Packed | str]:
+    out: list[_Packed | str] = []
+    for language, path, module, source in chunk:
         try:
-            out.append(_extract_one(item))
+            out.append(pack_evidence(get_adapter(language).extract(source, path, module)))
         except Exception as exc:  # an adapter bug must not lose the rest of the run
             out.append(f"{type(exc).__name__}: {exc}")
     return out
@@ -96,8 +105,13 @@ def build_evidence(repo: Path, options: BuildOptions | None = None) -> tuple[Evi
     """Build (or load from cache) the evidence graph of ``repo``.
 
     Never imports or runs anything from the repository: it is read as bytes and parsed.
+    When nothing changed since the cached build, nothing is parsed, linked or even loaded:
+    the graph returned is read from the cache on first use.
     """
-    options = options or BuildOptions()
+    return _build(repo, options or BuildOptions(), reuse_graph=True)
+
+
+def _build(repo: Path, options: BuildOptions, *, reuse_graph: bool) -> tuple[EvidenceGraph, BuildStats]:
     t0 = time.perf_counter()
     stats = BuildStats()
     root = check_repo(repo)
@@ -144,6 +158,7 @@ def build_evidence(repo: Path, options: BuildOptions | None = None) -> tuple[Evi
     all_paths = frozenset(sf.path for sf in readable)
     code_files = [sf for sf in readable if sf.language is not None]
     modules = {sf.path: get_adapter(sf.language).module_name(sf.path, all_paths) for sf in code_files}
+    keys = {sf.path: file_key(sf.language, sf.path, modules[sf.path], hashes[sf.path]) for sf in code_files}
     fingerprint = hashlib.sha256(
         "\n".join(
             [EXTRACTOR_VERSION, str(options.max_bytes)]
@@ -152,28 +167,40 @@ def build_evidence(repo: Path, options: BuildOptions | None = None) -> tuple[Evi
         ).encode("utf-8", "surrogatepass")
     ).hexdigest()
 
-    if cache is not None:
-        cached_graph = cache.get_graph(fingerprint)
-        if cached_graph is not None:
-            graph = EvidenceGraph.from_dict(cached_graph)
-            graph.repo = str(root)
+    if cache is not None and reuse_graph:
+        # A no-op rebuild: the linked graph of exactly these files is cached and every per-file
+        # entry it was built from is still there. Load nothing now; the graph is read on first use.
+        stored = cache.get_graph(fingerprint)
+        wanted = sorted(keys.values())
+        if (
+            isinstance(stored, dict)
+            and isinstance(stored.get("files"), list)
+            and sorted(str(k) for k in stored["files"]) == wanted
+            and cache.count_present(wanted) == len(wanted)
+        ):
+            folder = cache.folder
             stats.graph_cache_hit = True
             stats.cached = len(code_files)
             stats.skipped = len(skipped)
             cache.save_stat_index(new_index)
             cache.close()
+            graph = EvidenceGraph.deferred(str(root), lambda: _load_cached(root, folder, stored, options))
             stats.seconds = time.perf_counter() - t0
             return graph, stats
 
     # Per-file extraction, from the cache where the content is unchanged.
     t2 = time.perf_counter()
-    keys = {sf.path: file_key(sf.language, sf.path, modules[sf.path], hashes[sf.path]) for sf in code_files}
-    found = cache.get_many(list(keys.values())) if cache else {}
-    evidence: dict[str, FileEvidence] = {}
+    found: dict[str, dict[str, Any]] = {}
+    if cache is not None:
+        found = cache.get_many(list(keys.values()))
+        inputs = cache.get_many([inputs_key(k) for k in found], inputs=True)
+        for k, d in found.items():
+            d.update(inputs.get(inputs_key(k)) or {})
+    evidence: dict[str, dict[str, Any]] = {}
     todo: list[tuple[str, str, str, bytes]] = []
     for sf in code_files:
         hit = found.get(keys[sf.path])
-        if hit is not None:
+        if hit is not None and "calls" in hit:
             evidence[sf.path] = hit
             continue
         data = contents.get(sf.path)
@@ -188,11 +215,16 @@ def build_evidence(repo: Path, options: BuildOptions | None = None) -> tuple[Evi
                 keys[sf.path] = file_key(sf.language, sf.path, modules[sf.path], hashes[sf.path])
         todo.append((sf.language, sf.path, modules[sf.path], data))
     stats.cached = len(evidence)
-    fresh = _parse_all(todo, options, skipped)
-    evidence.update(fresh)
-    stats.parsed = len(fresh)
+    rows: list[tuple[str, str, bytes]] = []
+    for path, ((blob, checksum), (inputs_blob, inputs_checksum)) in _parse_all(
+        todo, options, skipped
+    ).items():
+        evidence[path] = {**unpack(blob, checksum), **unpack(inputs_blob, inputs_checksum)}
+        rows.append((keys[path], checksum, blob))
+        rows.append((inputs_key(keys[path]), inputs_checksum, inputs_blob))
+    stats.parsed = len(rows) // 2
     if cache is not None:
-        cache.put_many({keys[p]: ev for p, ev in fresh.items()})
+        cache.put_packed(rows)
     stats.phases["parse"] = time.perf_counter() - t2
 
     t3 = time.perf_counter()
@@ -209,27 +241,50 @@ def build_evidence(repo: Path, options: BuildOptions | None = None) -> tuple[Evi
             result = manifests.parse_manifest(sf.path, data)
             if result is not None:
                 manifest_results.append(result)
-    graph = link(str(root), [evidence[p] for p in sorted(evidence)], manifest_results, skipped, hashes)
+    ordered = sorted(evidence)
+    ops: list[list[Any]] = []
+    graph = link(str(root), [evidence[p] for p in ordered], manifest_results, skipped, hashes, record=ops)
     stats.phases["link"] = time.perf_counter() - t3
     stats.skipped = len(skipped)
 
     if cache is not None:
-        cache.put_graph(fingerprint, graph.to_dict())
+        t4 = time.perf_counter()
+        cache.put_graph(fingerprint, {"files": [keys[p] for p in ordered], "ops": ops, "meta": graph.meta})
         cache.save_stat_index(new_index)
         cache.prune(set(keys.values()))
         cache.close()
+        stats.phases["store"] = time.perf_counter() - t4
     stats.seconds = time.perf_counter() - t0
     return graph, stats
 
 
+def _load_cached(root: Path, folder: Path, stored: dict[str, Any], options: BuildOptions) -> EvidenceGraph:
+    """Rebuild the cached graph from its per-file entries and the recorded linking; if any of
+    it is gone or does not check out, build afresh (never a half graph)."""
+    cache = EvidenceCache(folder)
+    try:
+        keys = [str(k) for k in stored["files"]]
+        found = cache.get_many(keys)
+        ops, meta = stored.get("ops"), stored.get("meta")
+        if len(found) == len(keys) and isinstance(ops, list) and isinstance(meta, dict):
+            graph = EvidenceGraph(str(root))
+            _add_files(graph, [found[k] for k in keys])
+            if _replay(graph, ops):
+                graph.meta = meta
+                return graph
+    finally:
+        cache.close()
+    return _build(root, replace(options, progress=None), reuse_graph=False)[0]
+
+
 def _parse_all(
     todo: list[tuple[str, str, str, bytes]], options: BuildOptions, skipped: list[SkippedFile]
-) -> dict[str, FileEvidence]:
-    out: dict[str, FileEvidence] = {}
+) -> dict[str, _Packed]:
+    out: dict[str, _Packed] = {}
     total = len(todo)
     jobs = options.jobs or os.cpu_count() or 1
 
-    def accept(item: tuple[str, str, str, bytes], result: FileEvidence | str) -> None:
+    def accept(item: tuple[str, str, str, bytes], result: _Packed | str) -> None:
         if isinstance(result, str):
             skipped.append(SkippedFile(item[1], "extract_failed", result))
         else:
@@ -271,98 +326,171 @@ def _strip_generics(text: str) -> str:
     return text.strip()
 
 
+_Attrs = dict[str, Any]
+
+
+class _Recorder:
+    """Applies linking's additions to the graph and records them, in order, so a cached
+    graph is rebuilt exactly (same nodes, same edges, same order) without resolving again."""
+
+    def __init__(self, graph: EvidenceGraph, ops: list[list[Any]] | None) -> None:
+        self.graph = graph
+        self.ops = ops
+
+    def nodes(self, items: list[tuple[str, _Attrs]]) -> None:
+        if items:
+            self.graph.append_nodes(items)
+            if self.ops is not None:
+                self.ops.extend([nid, attrs] for nid, attrs in items)
+
+    def edges(self, items: list[tuple[str, str, _Attrs]]) -> None:
+        if items:
+            self.graph.append_edges(items)
+            if self.ops is not None:
+                self.ops.extend([src, dst, attrs] for src, dst, attrs in items)
+
+
+def _replay(graph: EvidenceGraph, ops: list[Any]) -> bool:
+    """Apply recorded linking (``[id, attrs]`` nodes and ``[source, target, attrs]`` edges) to a
+    graph holding the files' own nodes; ``False`` if the record does not fit the graph."""
+    nodes = graph.g._node
+    batch_nodes: list[tuple[str, _Attrs]] = []
+    batch_edges: list[tuple[str, str, _Attrs]] = []
+    for op in ops:
+        well_formed = isinstance(op, list) and op and isinstance(op[-1], dict)
+        if not well_formed or not all(isinstance(x, str) for x in op[:-1]):
+            return False
+        if len(op) == 2:
+            if batch_edges:
+                graph.append_edges(batch_edges)
+                batch_edges = []
+            if op[0] in nodes:
+                return False
+            batch_nodes.append((op[0], op[1]))
+        elif len(op) == 3:
+            if batch_nodes:
+                graph.append_nodes(batch_nodes)
+                batch_nodes = []
+            if op[0] not in nodes or op[1] not in nodes:
+                return False
+            batch_edges.append((op[0], op[1], op[2]))
+        else:
+            return False
+    graph.append_nodes(batch_nodes)
+    graph.append_edges(batch_edges)
+    return True
+
+
+def _add_files(graph: EvidenceGraph, files: list[_Attrs]) -> dict[str, dict[str, str]]:
+    """The files' own part of the graph: file nodes, symbol nodes and their edges (contains,
+    defines). Same-id modules (a Go package over several files) merge; any other clash (two
+    files mapping to one module name) gets a path-qualified id. Returns, per file, the ids
+    that had to be renamed. ``files`` are per-file entries (:func:`evidence_to_dict` form);
+    their dicts become the node attributes."""
+    nodes: dict[str, _Attrs] = {}
+    pending: list[tuple[str, str, _Attrs]] = []
+    renames: dict[str, dict[str, str]] = {}
+    for ev in files:
+        path = ev["path"]
+        fid = file_id(path)
+        nodes[fid] = {
+            "kind": "file",
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "language": ev["language"],
+            "hash": ev["hash"],
+            "module": ev["module"],
+            "has_errors": ev["has_errors"],
+            "error_lines": ev["error_lines"],
+        }
+        local: dict[str, str] = {}
+        for sym in ev["symbols"]:
+            attrs = dict(sym)
+            nid = attrs.pop("id")
+            kind = attrs["kind"]
+            if nid in nodes:
+                existing = nodes[nid]
+                if kind in ("module", "package") and existing.get("kind") == kind:
+                    existing.setdefault("files", [existing["file"]]).append(path)
+                    pending.append((fid, nid, {"kind": DEFINES}))
+                    continue
+                local[nid] = nid = f"{nid}@{path}"
+            if attrs.get("parent") in local:
+                attrs["parent"] = local[attrs["parent"]]
+            nodes[nid] = attrs
+            if kind in ("module", "package"):
+                pending.append((fid, nid, {"kind": DEFINES}))
+        renames[path] = local
+        for e in ev["edges"]:
+            attrs = {"kind": e["kind"]}
+            if e.get("line"):
+                attrs["line"] = e["line"]
+            attrs.update(e["attrs"])
+            pending.append((local.get(e["source"], e["source"]), local.get(e["target"], e["target"]), attrs))
+    graph.append_nodes(list(nodes.items()))
+    graph.append_edges([(s, d, a) for s, d, a in pending if s in nodes and d in nodes])
+    return renames
+
+
 def link(
     repo: str,
-    files: Iterable[FileEvidence],
+    files: Iterable[_Attrs],
     manifest_results: Iterable[manifests.ManifestResult],
     skipped: list[SkippedFile],
     hashes: dict[str, str] | None = None,
+    *,
+    record: list[list[Any]] | None = None,
 ) -> EvidenceGraph:
-    """Join per-file evidence into one graph: resolve imports, bases, calls and raises."""
+    """Join per-file evidence (:func:`evidence_to_dict` form) into one graph: resolve imports,
+    bases, calls and raises. With ``record``, everything linking added is appended to it, in
+    order (see :func:`_replay`)."""
     graph = EvidenceGraph(repo)
-    g = graph.g
     files = list(files)
-    pending_edges: list[tuple[str, str, dict[str, Any]]] = []
-    renames: dict[str, dict[str, str]] = {}
-
-    # Nodes: files and symbols. Same-id modules (a Go package over several files) merge;
-    # any other clash (two files mapping to one module name) gets a path-qualified id.
-    for ev in files:
-        fid = file_id(ev.path)
-        g.add_node(
-            fid,
-            kind="file",
-            name=ev.path.rsplit("/", 1)[-1],
-            path=ev.path,
-            language=ev.language,
-            hash=ev.hash,
-            module=ev.module,
-            has_errors=ev.has_errors,
-            error_lines=ev.error_lines,
-        )
-        local: dict[str, str] = {}
-        for sym in ev.symbols:
-            nid = sym.id
-            if nid in g:
-                if sym.kind in ("module", "package") and g.nodes[nid].get("kind") == sym.kind:
-                    g.nodes[nid].setdefault("files", [g.nodes[nid]["file"]]).append(ev.path)
-                    pending_edges.append((fid, nid, {"kind": DEFINES}))
-                    continue
-                nid = f"{sym.id}@{ev.path}"
-                local[sym.id] = nid
-            attrs = sym.to_dict()
-            del attrs["id"]
-            if attrs.get("parent") in local:
-                attrs["parent"] = local[attrs["parent"]]
-            g.add_node(nid, **attrs)
-            if sym.kind in ("module", "package"):
-                pending_edges.append((fid, nid, {"kind": DEFINES}))
-        renames[ev.path] = local
-        for e in ev.edges:
-            src = local.get(e.source, e.source)
-            dst = local.get(e.target, e.target)
-            pending_edges.append(
-                (src, dst, {"kind": e.kind, **({"line": e.line} if e.line else {}), **e.attrs})
-            )
-
-    module_names = frozenset(ev.module for ev in files)
-    for src, dst, attrs in pending_edges:
-        if src in g and dst in g:
-            g.add_edge(src, dst, **attrs)
-    graph._invalidate()
+    renames = _add_files(graph, files)
+    rec = _Recorder(graph, record)
+    g = graph.g
+    nodes = g._node
 
     # Imports: bind local names to absolute targets.
+    module_names = frozenset(ev["module"] for ev in files)
+    ext_nodes: list[tuple[str, _Attrs]] = []
+    import_edges: list[tuple[str, str, _Attrs]] = []
+    known_ext: set[str] = set()
     for ev in files:
-        adapter = get_adapter(ev.language)
-        local = renames[ev.path]
-        for rec in ev.imports:
-            scope = local.get(rec.scope, rec.scope)
-            if scope not in g:
+        adapter = get_adapter(ev["language"])
+        local = renames[ev["path"]]
+        module = ev["module"]
+        for row in ev["imports"]:
+            r = ImportRecord(*row)
+            scope = local.get(r.scope, r.scope)
+            if scope not in nodes:
                 continue
-            target = adapter.resolve_import(rec, ev.module, module_names)
+            target = adapter.resolve_import(r, module, module_names)
             bound = target
-            python_dotted = ev.language == "python" and rec.name is None and rec.alias and "." in rec.module
-            if python_dotted and rec.alias == rec.module.split(".", 1)[0]:
+            python_dotted = ev["language"] == "python" and r.name is None and r.alias and "." in r.module
+            if python_dotted and r.alias == r.module.split(".", 1)[0]:
                 # ``import a.b`` binds ``a``; the target module is still ``a.b``.
-                bound = rec.alias if rec.level == 0 else target
+                bound = r.alias if r.level == 0 else target
             tid = graph.id_of(target)
             if tid is None:
                 tid = external_id(target)
-                if tid not in g:
-                    g.add_node(tid, kind="external", name=target, qualname=target)
-            attrs = {"kind": IMPORTS, "line": rec.line, "qualname": target}
-            if rec.alias:
-                attrs["alias"] = rec.alias
+                if tid not in nodes and tid not in known_ext:
+                    known_ext.add(tid)
+                    ext_nodes.append((tid, {"kind": "external", "name": target, "qualname": target}))
+            attrs: _Attrs = {"kind": IMPORTS, "line": r.line, "qualname": target}
+            if r.alias:
+                attrs["alias"] = r.alias
                 attrs["bound"] = bound
-            if rec.name == "*":
+            if r.name == "*":
                 attrs["star"] = True
-            g.add_edge(scope, tid, **attrs)
-    graph._invalidate()
-    _expand_star_imports(graph)
+            import_edges.append((scope, tid, attrs))
+    rec.nodes(ext_nodes)
+    rec.edges(import_edges)
+    rec.edges(_star_imports(graph, import_edges))
 
     # Bases: resolve as seen from the class's enclosing scope.
-    new_edges: list[tuple[str, str, dict[str, Any]]] = []
-    for nid, data in list(g.nodes(data=True)):
+    new_edges: list[tuple[str, str, _Attrs]] = []
+    for nid, data in list(nodes.items()):
         if data.get("kind") not in (CLASS, "struct", "interface", "trait", "enum"):
             continue
         for base in data.get("extra", {}).get("bases", []) or []:
@@ -376,64 +504,70 @@ def link(
                 new_edges.append(
                     (nid, external_id(res.qualname if res else name), {"kind": INHERITS, "base": base})
                 )
-    _add_edges(graph, new_edges)
+    _record_edges(rec, new_edges)
 
     # Calls and raises: best effort, internal targets only (external calls are noise here).
     new_edges = []
     unresolved_calls = 0
+    resolve = graph.resolve
     for ev in files:
-        local = renames[ev.path]
+        local = renames[ev["path"]]
         seen: set[tuple[str, str]] = set()
-        for call in ev.calls:
-            caller = local.get(call.caller, call.caller)
-            if caller not in g:
+        for caller, callee, line in ev["calls"]:
+            caller = local.get(caller, caller)
+            if caller not in nodes:
                 continue
-            res = graph.resolve(call.callee, caller)
+            res = resolve(callee, caller)
             if res is None or res.id is None:
                 unresolved_calls += res is None
                 continue
             if (caller, res.id) in seen:
                 continue
             seen.add((caller, res.id))
-            new_edges.append((caller, res.id, {"kind": CALLS, "line": call.line}))
-        for sym in ev.symbols:
-            raises = sym.extra.get("raises") if sym.extra else None
+            new_edges.append((caller, res.id, {"kind": CALLS, "line": line}))
+        for sym in ev["symbols"]:
+            raises = sym["extra"].get("raises")
             if not raises:
                 continue
-            sid = local.get(sym.id, sym.id)
+            sid = local.get(sym["id"], sym["id"])
             for exc in raises:
-                res = graph.resolve(_strip_generics(exc), sid)
+                res = resolve(_strip_generics(exc), sid)
                 if res is not None and res.id is not None:
                     new_edges.append((sid, res.id, {"kind": RAISES, "name": exc}))
-    _add_edges(graph, new_edges)
+    _record_edges(rec, new_edges)
 
     # Manifests: dependencies, entry points, configuration and CI files.
-    configs: list[dict[str, Any]] = []
-    entry_points: list[dict[str, Any]] = []
+    configs: list[_Attrs] = []
+    entry_points: list[_Attrs] = []
     errors: list[dict[str, str]] = []
     for result in manifest_results:
         cfg = result.config
         fid = file_id(cfg.path)
-        g.add_node(
-            fid,
-            kind="file",
-            name=cfg.path.rsplit("/", 1)[-1],
-            path=cfg.path,
-            language=None,
-            hash=(hashes or {}).get(cfg.path),
-            config_kind=cfg.kind,
-        )
-        configs.append({"path": cfg.path, "kind": cfg.kind, "data": cfg.data})
+        attrs = {
+            "kind": "file",
+            "name": cfg.path.rsplit("/", 1)[-1],
+            "path": cfg.path,
+            "language": None,
+            "hash": (hashes or {}).get(cfg.path),
+            "config_kind": cfg.kind,
+        }
+        if fid not in nodes:
+            rec.nodes([(fid, attrs)])
+        dep_nodes: list[tuple[str, _Attrs]] = []
+        dep_edges: list[tuple[str, str, _Attrs]] = []
         for dep in result.dependencies:
             did = dependency_id(dep.ecosystem, dep.name)
-            if did not in g:
-                g.add_node(did, kind="dependency", name=dep.name, qualname=dep.name, ecosystem=dep.ecosystem)
-            g.add_edge(fid, did, kind=DEPENDS_ON, spec=dep.spec, group=dep.group)
+            if did not in nodes and all(did != n for n, _ in dep_nodes):
+                attrs = {"kind": "dependency", "name": dep.name, "qualname": dep.name}
+                dep_nodes.append((did, {**attrs, "ecosystem": dep.ecosystem}))
+            dep_edges.append((fid, did, {"kind": DEPENDS_ON, "spec": dep.spec, "group": dep.group}))
+        rec.nodes(dep_nodes)
+        rec.edges(dep_edges)
+        configs.append({"path": cfg.path, "kind": cfg.kind, "data": cfg.data})
         for ep in result.entry_points:
             entry_points.append({"name": ep.name, "target": ep.target, "source": ep.source, "kind": ep.kind})
         for err in result.errors:
             errors.append({"path": cfg.path, "message": err})
-    graph._invalidate()
 
     graph.meta = {
         "configs": configs,
@@ -452,32 +586,37 @@ def link(
     return graph
 
 
-def _add_edges(graph: EvidenceGraph, edges: list[tuple[str, str, dict[str, Any]]]) -> None:
-    g = graph.g
-    for src, dst, attrs in edges:
-        if dst not in g:
-            g.add_node(dst, kind="external", name=dst[4:], qualname=dst[4:])
-        g.add_edge(src, dst, **attrs)
-    graph._invalidate()
+def _record_edges(rec: _Recorder, edges: list[tuple[str, str, _Attrs]]) -> None:
+    """Add edges whose targets may be new ``ext:`` names (created as ``external`` nodes)."""
+    nodes = rec.graph.g._node
+    new_nodes: list[tuple[str, _Attrs]] = []
+    queued: set[str] = set()
+    for _, dst, _ in edges:
+        if dst not in nodes and dst not in queued:
+            queued.add(dst)
+            new_nodes.append((dst, {"kind": "external", "name": dst[4:], "qualname": dst[4:]}))
+    rec.nodes(new_nodes)
+    rec.edges(edges)
 
 
-def _expand_star_imports(graph: EvidenceGraph) -> None:
+def _star_imports(
+    graph: EvidenceGraph, import_edges: list[tuple[str, str, _Attrs]]
+) -> list[tuple[str, str, _Attrs]]:
     """``from m import *`` of an internal module binds its public names (``__all__`` first)."""
-    g = graph.g
-    additions: list[tuple[str, str, dict[str, Any]]] = []
-    for src, dst, data in list(g.edges(data=True)):
-        if data.get("kind") != IMPORTS or not data.get("star") or g.nodes[dst].get("kind") == "external":
+    nodes = graph.g._node
+    additions: list[tuple[str, str, _Attrs]] = []
+    for src, dst, data in import_edges:
+        if not data.get("star") or nodes[dst].get("kind") == "external":
             continue
-        mod = g.nodes[dst]
+        mod = nodes[dst]
         names = mod.get("extra", {}).get("all")
         members = graph.members(dst)
         if names is None:
             names = [n for n, mid in members.items() if not n.startswith("_")]
         for name in names:
-            target = g.nodes[members[name]]["qualname"] if name in members else f"{mod['qualname']}.{name}"
-            additions.append(
-                (src, dst, {"kind": IMPORTS, "alias": name, "bound": target, "qualname": target})
-            )
-    for src, dst, attrs in additions:
-        g.add_edge(src, dst, **attrs)
-    graph._invalidate()
+            target = nodes[members[name]]["qualname"] if name in members else f"{mod['qualname']}.{name}"
+            attrs = {"kind": IMPORTS, "alias": name, "bound": target, "qualname": target}
+            if data.get("line"):
+                attrs["line"] = data["line"]  # bound where the star import is
+            additions.append((src, dst, attrs))
+    return additions

@@ -2,7 +2,13 @@
 
 The cache lives inside the target repository by default (``REPO/.pipeline/``), so its
 content is as untrusted as the repository: values are JSON (never pickle) and carry a
-checksum, and anything that does not decode is treated as a miss and recomputed.
+checksum, their shape is checked before use, and anything that does not decode or has the
+wrong shape is treated as a miss and recomputed.
+
+Per-file entries are the JSON form of a :class:`FileEvidence` (:func:`evidence_to_dict`);
+the linker works on that form directly. The linked graph is stored as the list of per-file
+entries it was built from plus what linking added (resolved imports, bases, calls, raises,
+manifests), so a no-op rebuild only has to compare fingerprints.
 """
 
 from __future__ import annotations
@@ -16,10 +22,10 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from pipeline.evidence.model import CallRecord, Edge, FileEvidence, ImportRecord, Param, Symbol
+from pipeline.evidence.model import FileEvidence
 
 # Bump when the extraction output changes shape or meaning: every cached entry is then stale.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (key TEXT PRIMARY KEY, checksum TEXT NOT NULL, data BLOB NOT NULL);
@@ -28,16 +34,131 @@ CREATE TABLE IF NOT EXISTS graph (name TEXT PRIMARY KEY, fingerprint TEXT, check
 """
 
 
-def _pack(obj: Any) -> tuple[bytes, str]:
+def pack(obj: Any) -> tuple[bytes, str]:
+    """JSON, compressed, with its checksum: the form every cache value is stored in."""
     raw = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     blob = zlib.compress(raw, 1)
     return blob, hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _unpack(blob: bytes, checksum: str) -> Any:
-    if hashlib.sha256(blob).hexdigest()[:16] != checksum:
+def unpack(blob: bytes, checksum: str) -> Any:
+    """Inverse of :func:`pack`; ``ValueError`` (or ``zlib.error``) when it does not check out."""
+    if not isinstance(blob, bytes) or hashlib.sha256(blob).hexdigest()[:16] != checksum:
         raise ValueError("checksum mismatch")
     return json.loads(zlib.decompress(blob))
+
+
+# A file's entry is stored in two parts: its own nodes and edges ("structure", all a cached
+# graph needs to be loaded again) and what only linking reads (its imports and call sites).
+INPUT_FIELDS = ("imports", "calls")
+
+
+def inputs_key(key: str) -> str:
+    """Cache key of the linking inputs of the file whose entry is ``key``."""
+    return f"{key}/inputs"
+
+
+def pack_evidence(ev: FileEvidence) -> tuple[tuple[bytes, str], tuple[bytes, str]]:
+    """The two packed parts of a file's entry: structure, then linking inputs."""
+    d = evidence_to_dict(ev)
+    inputs = {k: d.pop(k) for k in INPUT_FIELDS}
+    return pack(d), pack(inputs)
+
+
+_STR_OR_NONE = (str, type(None))
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def valid_structure(d: Any) -> bool:
+    """Is ``d`` a well-formed structure part of a file's entry? A planted entry can carry a
+    valid checksum, so the shape the graph relies on is checked before anything is built."""
+    if not isinstance(d, dict):
+        return False
+    if not all(isinstance(d.get(k), str) for k in ("path", "language", "hash", "module")):
+        return False
+    if not isinstance(d.get("has_errors"), bool) or not isinstance(d.get("error_lines"), list):
+        return False
+    symbols, edges = d.get("symbols"), d.get("edges")
+    if not (isinstance(symbols, list) and isinstance(edges, list)):
+        return False
+    for s in symbols:
+        if not (
+            isinstance(s, dict)
+            and isinstance(s.get("id"), str)
+            and isinstance(s.get("kind"), str)
+            and isinstance(s.get("name"), str)
+            and isinstance(s.get("qualname"), str)
+            and isinstance(s.get("file"), str)
+            and isinstance(s.get("line_start"), int)
+            and isinstance(s.get("line_end"), int)
+            and isinstance(s.get("public"), bool)
+            and isinstance(s.get("parent"), _STR_OR_NONE)
+            and isinstance(s.get("docstring"), _STR_OR_NONE)
+            and isinstance(s.get("extra"), dict)
+            and _is_str_list(s.get("decorators"))
+        ):
+            return False
+        params = s.get("params")
+        if params is not None and not (
+            isinstance(params, list)
+            and all(
+                isinstance(p, dict)
+                and isinstance(p.get("name"), str)
+                and isinstance(p.get("kind"), str)
+                and isinstance(p.get("annotation"), _STR_OR_NONE)
+                and isinstance(p.get("default"), _STR_OR_NONE)
+                for p in params
+            )
+        ):
+            return False
+        for listed in (s["extra"].get("bases"), s["extra"].get("raises")):
+            if listed is not None and not _is_str_list(listed):
+                return False
+    for e in edges:
+        if not (
+            isinstance(e, dict)
+            and isinstance(e.get("source"), str)
+            and isinstance(e.get("target"), str)
+            and isinstance(e.get("kind"), str)
+            and isinstance(e.get("attrs"), dict)
+            and isinstance(e.get("line"), (int, type(None)))
+        ):
+            return False
+    return True
+
+
+def valid_inputs(d: Any) -> bool:
+    """Is ``d`` a well-formed linking-inputs part (imports and call sites) of a file's entry?"""
+    if not isinstance(d, dict):
+        return False
+    imports, calls = d.get("imports"), d.get("calls")
+    if not (isinstance(imports, list) and isinstance(calls, list)):
+        return False
+    for i in imports:
+        if not (
+            isinstance(i, list)
+            and len(i) == 6
+            and isinstance(i[0], str)
+            and isinstance(i[1], str)
+            and isinstance(i[2], _STR_OR_NONE)
+            and isinstance(i[3], _STR_OR_NONE)
+            and isinstance(i[4], int)
+            and isinstance(i[5], int)
+        ):
+            return False
+    for c in calls:
+        if not (
+            isinstance(c, list)
+            and len(c) == 3
+            and isinstance(c[0], str)
+            and isinstance(c[1], str)
+            and isinstance(c[2], int)
+        ):
+            return False
+    return True
 
 
 def evidence_to_dict(ev: FileEvidence) -> dict[str, Any]:
@@ -56,28 +177,6 @@ def evidence_to_dict(ev: FileEvidence) -> dict[str, Any]:
         "has_errors": ev.has_errors,
         "error_lines": ev.error_lines,
     }
-
-
-def evidence_from_dict(d: dict[str, Any]) -> FileEvidence:
-    symbols = []
-    for s in d["symbols"]:
-        params = s.get("params")
-        s = dict(s)
-        s["params"] = [Param(**p) for p in params] if params is not None else None
-        s.setdefault("returns", None)
-        symbols.append(Symbol(**s))
-    return FileEvidence(
-        path=d["path"],
-        language=d["language"],
-        hash=d["hash"],
-        module=d["module"],
-        symbols=symbols,
-        edges=[Edge(**e) for e in d["edges"]],
-        imports=[ImportRecord(*i) for i in d["imports"]],
-        calls=[CallRecord(*c) for c in d["calls"]],
-        has_errors=d["has_errors"],
-        error_lines=list(d["error_lines"]),
-    )
 
 
 def file_key(language: str, path: str, module: str, content_hash: str) -> str:
@@ -155,8 +254,11 @@ class EvidenceCache:
             self._db.execute("COMMIT")
 
     # -- per-file entries ---------------------------------------------------------------
-    def get_many(self, keys: list[str]) -> dict[str, FileEvidence]:
-        out: dict[str, FileEvidence] = {}
+    def get_many(self, keys: list[str], *, inputs: bool = False) -> dict[str, dict[str, Any]]:
+        """The well-formed entries among ``keys``, in their JSON form: structure parts, or with
+        ``inputs`` the linking-inputs parts (see :func:`valid_structure`, :func:`valid_inputs`)."""
+        valid = valid_inputs if inputs else valid_structure
+        out: dict[str, dict[str, Any]] = {}
         if self._db is None or not keys:
             self.misses += len(keys)
             return out
@@ -171,24 +273,49 @@ class EvidenceCache:
                 rows = []
             for key, checksum, blob in rows:
                 try:
-                    out[key] = evidence_from_dict(_unpack(blob, checksum))
-                except (ValueError, TypeError, KeyError, zlib.error):
+                    d = unpack(blob, checksum)
+                except (ValueError, TypeError, zlib.error):
+                    d = None
+                if valid(d):
+                    out[key] = d
+                else:
                     self.corrupt += 1
         self.hits += len(out)
         self.misses += len(keys) - len(out)
         return out
 
-    def put_many(self, items: dict[str, FileEvidence]) -> None:
-        if self._db is None or not items:
+    def count_present(self, keys: list[str]) -> int:
+        """How many of ``keys`` have an entry (without reading them)."""
+        if self._db is None or not keys:
+            return 0
+        found = 0
+        try:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                (n,) = self._db.execute(
+                    f"SELECT count(*) FROM files WHERE key IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchone()
+                found += n
+        except sqlite3.Error:
+            return 0
+        return found
+
+    def put_packed(self, rows: list[tuple[str, str, bytes]]) -> None:
+        """Store already packed entries: ``(key, checksum, blob)`` (see :func:`pack`)."""
+        if self._db is None or not rows:
             return
-        rows = []
-        for key, ev in items.items():
-            blob, checksum = _pack(evidence_to_dict(ev))
-            rows.append((key, checksum, blob))
         with contextlib.suppress(sqlite3.Error):
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", rows)
             self._db.execute("COMMIT")
+
+    def put_many(self, items: dict[str, FileEvidence]) -> None:
+        rows = []
+        for key, ev in items.items():
+            (blob, checksum), (inputs_blob, inputs_checksum) = pack_evidence(ev)
+            rows.append((key, checksum, blob))
+            rows.append((inputs_key(key), inputs_checksum, inputs_blob))
+        self.put_packed(rows)
 
     # -- whole linked graph: a no-op rebuild loads it instead of relinking ----------------
     def get_graph(self, fingerprint: str) -> dict[str, Any] | None:
@@ -203,15 +330,15 @@ class EvidenceCache:
         if row is None or row[0] != fingerprint:
             return None
         try:
-            return _unpack(row[2], row[1])
-        except (ValueError, zlib.error):
+            return unpack(row[2], row[1])
+        except (ValueError, TypeError, zlib.error):
             self.corrupt += 1
             return None
 
     def put_graph(self, fingerprint: str, data: dict[str, Any]) -> None:
         if self._db is None:
             return
-        blob, checksum = _pack(data)
+        blob, checksum = pack(data)
         with contextlib.suppress(sqlite3.Error):
             self._db.execute(
                 "INSERT OR REPLACE INTO graph VALUES ('evidence', ?, ?, ?)", (fingerprint, checksum, blob)
@@ -221,9 +348,10 @@ class EvidenceCache:
         """Drop entries no longer produced by any file (keeps the cache bounded)."""
         if self._db is None:
             return
+        live = live_keys | {inputs_key(k) for k in live_keys}
         with contextlib.suppress(sqlite3.Error):
             existing = {k for (k,) in self._db.execute("SELECT key FROM files")}
-            dead = existing - live_keys
+            dead = existing - live
             if dead:
                 self._db.execute("BEGIN")
                 self._db.executemany("DELETE FROM files WHERE key = ?", [(k,) for k in dead])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,17 +61,65 @@ class EvidenceGraph:
     ``inherits``, ``raises``, ``depends_on``, ``defines``).
     """
 
-    def __init__(self, repo: str = "", graph: nx.MultiDiGraph | None = None) -> None:
+    def __init__(
+        self,
+        repo: str = "",
+        graph: nx.MultiDiGraph | None = None,
+        *,
+        loader: Callable[[], EvidenceGraph] | None = None,
+    ) -> None:
         self.repo = repo
-        self.g: nx.MultiDiGraph = graph if graph is not None else nx.MultiDiGraph()
-        self.meta: dict[str, Any] = {}
-        self._by_qualname: dict[str, str] | None = None
-        self._members: dict[str, dict[str, str]] | None = None
-        self._bindings: dict[str, dict[str, str]] | None = None
-        self._bases: dict[str, list[str]] = {}
-        self._inherited: dict[str, dict[str, str]] = {}
-        self._head_memo: dict[tuple[str, str, bool], Resolution | None] = {}
-        self._resolve_memo: dict[tuple[str, str | None], Resolution | None] = {}
+        self._g: nx.MultiDiGraph | None = graph if graph is not None or loader else nx.MultiDiGraph()
+        self._loader = loader
+        self._load_lock = threading.Lock()
+        self._meta: dict[str, Any] = {}
+        self._invalidate()
+
+    @classmethod
+    def deferred(cls, repo: str, loader: Callable[[], EvidenceGraph]) -> EvidenceGraph:
+        """A graph that is loaded by ``loader`` on first use (a cached graph nobody has
+        queried yet costs nothing: a no-op rebuild only compares fingerprints)."""
+        return cls(repo, loader=loader)
+
+    @property
+    def loaded(self) -> bool:
+        """Is the graph in memory (``False`` only for a deferred graph nobody has used yet)?"""
+        return self._g is not None
+
+    @property
+    def g(self) -> nx.MultiDiGraph:
+        """The networkx ``MultiDiGraph`` itself (loads a deferred graph)."""
+        g = self._g
+        if g is None:
+            g = self._load()
+        return g
+
+    @g.setter
+    def g(self, value: nx.MultiDiGraph) -> None:
+        self._g = value
+        self._loader = None
+        self._invalidate()
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        if self._g is None:
+            self._load()
+        return self._meta
+
+    @meta.setter
+    def meta(self, value: dict[str, Any]) -> None:
+        self._meta = value
+
+    def _load(self) -> nx.MultiDiGraph:
+        with self._load_lock:
+            if self._g is None:
+                assert self._loader is not None
+                other = self._loader()
+                self._meta = other._meta
+                self._g = other.g
+                self._loader = None
+                self._invalidate()
+        return self._g
 
     # -- building ---------------------------------------------------------------------
     def add_node(self, node_id: str, **attrs: Any) -> None:
@@ -81,34 +130,97 @@ class EvidenceGraph:
         self.g.add_edge(source, target, key=None, kind=kind, **attrs)
         self._invalidate()
 
-    def _invalidate(self) -> None:
-        self._by_qualname = self._members = self._bindings = None
-        self._bases = {}
+    def append_edges(self, edges: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
+        """Add edges (``(source, target, attrs)``, both ends already nodes) and keep the
+        lookup indexes current instead of rebuilding them: the bulk path of linking.
+
+        Equivalent to ``g.add_edge(source, target, **attrs)`` for each edge (networkx picks the
+        lowest free integer key; keys here are only ever appended, so that is the count), at a
+        fraction of the cost on graphs with hundreds of thousands of edges."""
+        g = self.g
+        succ, pred, nodes = g._succ, g._pred, g._node
+        indexed = self._members is not None
+        touched = False
+        for src, dst, attrs in edges:
+            keys = succ[src].get(dst)
+            if keys is None:
+                keys = succ[src][dst] = pred[dst][src] = {}
+                keys[0] = attrs
+            else:
+                key = len(keys)
+                while key in keys:
+                    key += 1
+                keys[key] = attrs
+            kind = attrs.get("kind")
+            if kind in (CALLS, "raises", "defines", "depends_on"):
+                continue
+            touched = True
+            if indexed:
+                self._index_edge(src, dst, attrs, kind, nodes)
+        _clear_nx_cache(g)
+        if touched:
+            self._forget_resolutions()
+
+    def append_nodes(self, nodes: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Add new nodes (ids not yet in the graph) keeping the lookup indexes current."""
+        g = self.g
+        for nid, attrs in nodes:
+            g._node[nid] = attrs
+            g._succ[nid] = {}
+            g._pred[nid] = {}
+            if self._by_qualname is not None:
+                q = attrs.get("qualname")
+                if q and attrs.get("kind") not in ("file", "external", "dependency"):
+                    self._by_qualname.setdefault(q, nid)
+        _clear_nx_cache(g)
+        self._forget_resolutions()
+
+    def _forget_resolutions(self) -> None:
         self._inherited = {}
         self._head_memo = {}
         self._resolve_memo = {}
+        self._scope_memo = {}
+
+    def _invalidate(self) -> None:
+        self._by_qualname = self._members = self._bindings = None
+        self._bases = {}
+        self._binding_lines: dict[str, dict[str, int]] = {}
+        self._forget_resolutions()
+
+    def _index_edge(
+        self, src: str, dst: str, data: dict[str, Any], kind: Any, nodes: dict[str, dict[str, Any]]
+    ) -> None:
+        assert self._members is not None and self._bindings is not None
+        if kind == CONTAINS:
+            name = nodes[dst].get("name")
+            if name:
+                self._members.setdefault(src, {}).setdefault(name, dst)
+        elif kind == INHERITS:
+            self._bases.setdefault(src, []).append(dst)
+        elif kind == IMPORTS and data.get("alias"):
+            # Like Python, a later import of a name wins: the one on the highest line.
+            alias, line = data["alias"], data.get("line") or 0
+            lines = self._binding_lines.setdefault(src, {})
+            if line >= lines.get(alias, -1):
+                lines[alias] = line
+                self._bindings.setdefault(src, {})[alias] = data.get("bound") or data.get("qualname") or dst
 
     def _index(self) -> None:
+        g = self.g
+        nodes = g._node
         by_q: dict[str, str] = {}
-        members: dict[str, dict[str, str]] = {}
-        bindings: dict[str, dict[str, str]] = {}
-        self._bases = {}
-        self._inherited = {}
-        for nid, data in self.g.nodes(data=True):
+        for nid, data in nodes.items():
             q = data.get("qualname")
             if q and data.get("kind") not in ("file", "external", "dependency"):
                 by_q.setdefault(q, nid)
-        for src, dst, data in self.g.edges(data=True):
+        self._by_qualname, self._members, self._bindings = by_q, {}, {}
+        self._bases = {}
+        self._binding_lines = {}
+        self._forget_resolutions()
+        for src, dst, data in g.edges(data=True):
             kind = data.get("kind")
-            if kind == CONTAINS:
-                name = self.g.nodes[dst].get("name")
-                if name:
-                    members.setdefault(src, {}).setdefault(name, dst)
-            elif kind == INHERITS and dst in self.g and self.g.nodes[dst].get("kind") != "external":
-                self._bases.setdefault(src, []).append(dst)
-            elif kind == IMPORTS and data.get("alias"):
-                bindings.setdefault(src, {})[data["alias"]] = data.get("bound") or data.get("qualname") or dst
-        self._by_qualname, self._members, self._bindings = by_q, members, bindings
+            if kind in (CONTAINS, INHERITS, IMPORTS):
+                self._index_edge(src, dst, data, kind, nodes)
 
     # -- basic lookups ----------------------------------------------------------------
     def __contains__(self, node_id: object) -> bool:
@@ -188,12 +300,11 @@ class EvidenceGraph:
         return None
 
     def bases(self, class_id: str) -> list[str]:
-        """Internal base classes of a class, in declaration order."""
-        return [
-            dst
-            for _, dst, d in self.g.out_edges(class_id, data=True)
-            if d.get("kind") == INHERITS and dst in self
-        ]
+        """Base classes of a class as node ids, in declaration order (bases that are not
+        symbols of this repository are ``ext:`` nodes)."""
+        if self._members is None:
+            self._index()
+        return self._bases.get(class_id, [])
 
     def _related(self, node_id: str, kind: str, *, incoming: bool) -> list[str]:
         edges = self.g.in_edges(node_id, data=True) if incoming else self.g.out_edges(node_id, data=True)
@@ -274,6 +385,9 @@ class EvidenceGraph:
     def _effective_scope(self, scope: str) -> str:
         """A callable that binds no names of its own resolves exactly like its parent: use the
         parent, so lookups from the many functions of one class or module share a memo."""
+        found = self._scope_memo.get(scope)
+        if found is not None:
+            return found
         nodes = self.g._node
         if self._members is None:
             self._index()
@@ -282,10 +396,12 @@ class EvidenceGraph:
         while True:
             data = nodes.get(cur)
             if data is None or data.get("kind") not in CALLABLE_KINDS:
-                return cur
+                break
             if cur in self._members or cur in self._bindings or data.get("parent") is None:
-                return cur
+                break
             cur = data["parent"]
+        self._scope_memo[scope] = cur
+        return cur
 
     def _resolve(self, name: str, scope: str | None) -> Resolution | None:
         if name.startswith(".") and scope is not None:
@@ -436,17 +552,33 @@ class EvidenceGraph:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvidenceGraph:
-        if data.get("schema_version") != SCHEMA_VERSION:
-            raise ValueError(f"unsupported evidence schema_version {data.get('schema_version')!r}")
-        graph = cls(data.get("repo", ""))
-        for node in data["nodes"]:
+        """Load the JSON contract (as written by :meth:`to_dict`); ``ValueError`` if it is not one."""
+        if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+            got = data.get("schema_version") if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"unsupported evidence schema_version {got!r}")
+        nodes, edges = data.get("nodes"), data.get("edges")
+        if not isinstance(nodes, list) or not isinstance(edges, list):
+            raise ValueError("evidence JSON needs 'nodes' and 'edges' lists")
+        graph = cls(str(data.get("repo", "")))
+        new_nodes = []
+        for node in nodes:
+            if not isinstance(node, dict) or not isinstance(node.get("id"), str):
+                raise ValueError("every evidence node needs a string 'id'")
             attrs = dict(node)
-            nid = attrs.pop("id")
-            graph.g.add_node(nid, **attrs)
-        for edge in data["edges"]:
+            new_nodes.append((attrs.pop("id"), attrs))
+        graph.append_nodes(dict(new_nodes).items())
+        new_edges = []
+        for edge in edges:
+            if not isinstance(edge, dict):
+                raise ValueError("every evidence edge must be an object")
             attrs = dict(edge)
-            graph.g.add_edge(attrs.pop("source"), attrs.pop("target"), **attrs)
-        graph.meta = data.get("meta", {})
+            src, dst = attrs.pop("source", None), attrs.pop("target", None)
+            if src not in graph.g._node or dst not in graph.g._node:
+                raise ValueError(f"evidence edge {src!r} -> {dst!r} names a missing node")
+            new_edges.append((src, dst, attrs))
+        graph.append_edges(new_edges)
+        meta = data.get("meta", {})
+        graph.meta = meta if isinstance(meta, dict) else {}
         return graph
 
     @classmethod
@@ -467,6 +599,13 @@ class EvidenceGraph:
             s.skipped[sk["reason"]] = s.skipped.get(sk["reason"], 0) + 1
         s.dependencies = len(self.dependencies())
         return s
+
+
+def _clear_nx_cache(g: nx.MultiDiGraph) -> None:
+    """Drop networkx's cached views after editing its dicts directly (as ``add_edge`` does)."""
+    clear = getattr(nx, "_clear_cache", None)
+    if clear is not None:
+        clear(g)
 
 
 def scope_language(graph: EvidenceGraph, scope: str | None) -> str | None:

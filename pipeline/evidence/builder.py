@@ -168,23 +168,20 @@ def _build(repo: Path, options: BuildOptions, *, reuse_graph: bool) -> tuple[Evi
     ).hexdigest()
 
     if cache is not None and reuse_graph:
-        # A no-op rebuild: the linked graph of exactly these files is cached and every per-file
-        # entry it was built from is still there. Load nothing now; the graph is read on first use.
-        stored = cache.get_graph(fingerprint)
+        # A no-op rebuild: the linked graph of exactly these files is cached (the fingerprint
+        # covers every path, content hash and module name) and every per-file entry it was built
+        # from is still there. Load nothing now; the graph is read on first use.
         wanted = sorted(keys.values())
-        if (
-            isinstance(stored, dict)
-            and isinstance(stored.get("files"), list)
-            and sorted(str(k) for k in stored["files"]) == wanted
-            and cache.count_present(wanted) == len(wanted)
-        ):
+        if cache.has_graph(fingerprint) and cache.count_present(wanted) == len(wanted):
             folder = cache.folder
             stats.graph_cache_hit = True
             stats.cached = len(code_files)
             stats.skipped = len(skipped)
             cache.save_stat_index(new_index)
             cache.close()
-            graph = EvidenceGraph.deferred(str(root), lambda: _load_cached(root, folder, stored, options))
+            graph = EvidenceGraph.deferred(
+                str(root), lambda: _load_cached(root, folder, fingerprint, wanted, options)
+            )
             stats.seconds = time.perf_counter() - t0
             return graph, stats
 
@@ -258,17 +255,23 @@ def _build(repo: Path, options: BuildOptions, *, reuse_graph: bool) -> tuple[Evi
     return graph, stats
 
 
-def _load_cached(root: Path, folder: Path, stored: dict[str, Any], options: BuildOptions) -> EvidenceGraph:
-    """Rebuild the cached graph from its per-file entries and the recorded linking; if any of
-    it is gone or does not check out, build afresh (never a half graph)."""
+def _load_cached(
+    root: Path, folder: Path, fingerprint: str, wanted: list[str], options: BuildOptions
+) -> EvidenceGraph:
+    """Rebuild the cached graph of ``fingerprint`` from its per-file entries (``wanted``, sorted)
+    and the recorded linking; if any of it is gone or does not check out, build afresh (never a
+    half graph)."""
     cache = EvidenceCache(folder)
     try:
-        keys = [str(k) for k in stored["files"]]
+        stored = cache.get_graph(fingerprint)
+        keys = stored.get("files") if isinstance(stored, dict) else None
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or sorted(keys) != wanted:
+            keys = []
         found = cache.get_many(keys)
-        ops, meta = stored.get("ops"), stored.get("meta")
-        if len(found) == len(keys) and isinstance(ops, list) and isinstance(meta, dict):
+        ops, meta = (stored.get("ops"), stored.get("meta")) if keys else (None, None)
+        if keys and len(found) == len(keys) and isinstance(ops, list) and isinstance(meta, dict):
             graph = EvidenceGraph(str(root))
-            _add_files(graph, [found[k] for k in keys])
+            _add_files(graph, [found[k] for k in keys], owned=True)
             if _replay(graph, ops):
                 graph.meta = meta
                 return graph
@@ -357,8 +360,7 @@ def _replay(graph: EvidenceGraph, ops: list[Any]) -> bool:
     batch_nodes: list[tuple[str, _Attrs]] = []
     batch_edges: list[tuple[str, str, _Attrs]] = []
     for op in ops:
-        well_formed = isinstance(op, list) and op and isinstance(op[-1], dict)
-        if not well_formed or not all(isinstance(x, str) for x in op[:-1]):
+        if type(op) is not list or not op or type(op[-1]) is not dict or type(op[0]) is not str:
             return False
         if len(op) == 2:
             if batch_edges:
@@ -371,7 +373,7 @@ def _replay(graph: EvidenceGraph, ops: list[Any]) -> bool:
             if batch_nodes:
                 graph.append_nodes(batch_nodes)
                 batch_nodes = []
-            if op[0] not in nodes or op[1] not in nodes:
+            if op[0] not in nodes or type(op[1]) is not str or op[1] not in nodes:
                 return False
             batch_edges.append((op[0], op[1], op[2]))
         else:
@@ -381,12 +383,15 @@ def _replay(graph: EvidenceGraph, ops: list[Any]) -> bool:
     return True
 
 
-def _add_files(graph: EvidenceGraph, files: list[_Attrs]) -> dict[str, dict[str, str]]:
+def _add_files(
+    graph: EvidenceGraph, files: list[_Attrs], *, owned: bool = False
+) -> dict[str, dict[str, str]]:
     """The files' own part of the graph: file nodes, symbol nodes and their edges (contains,
     defines). Same-id modules (a Go package over several files) merge; any other clash (two
     files mapping to one module name) gets a path-qualified id. Returns, per file, the ids
     that had to be renamed. ``files`` are per-file entries (:func:`evidence_to_dict` form);
-    their dicts become the node attributes."""
+    their symbol dicts become the node attributes (copies, unless ``owned``: nobody else
+    reads the entries afterwards). A file's edges only name its own symbols."""
     nodes: dict[str, _Attrs] = {}
     pending: list[tuple[str, str, _Attrs]] = []
     renames: dict[str, dict[str, str]] = {}
@@ -405,7 +410,7 @@ def _add_files(graph: EvidenceGraph, files: list[_Attrs]) -> dict[str, dict[str,
         }
         local: dict[str, str] = {}
         for sym in ev["symbols"]:
-            attrs = dict(sym)
+            attrs = sym if owned else dict(sym)
             nid = attrs.pop("id")
             kind = attrs["kind"]
             if nid in nodes:
@@ -426,9 +431,11 @@ def _add_files(graph: EvidenceGraph, files: list[_Attrs]) -> dict[str, dict[str,
             if e.get("line"):
                 attrs["line"] = e["line"]
             attrs.update(e["attrs"])
-            pending.append((local.get(e["source"], e["source"]), local.get(e["target"], e["target"]), attrs))
+            src, dst = local.get(e["source"], e["source"]), local.get(e["target"], e["target"])
+            if src in nodes and dst in nodes:
+                pending.append((src, dst, attrs))
     graph.append_nodes(list(nodes.items()))
-    graph.append_edges([(s, d, a) for s, d, a in pending if s in nodes and d in nodes])
+    graph.append_edges(pending)
     return renames
 
 

@@ -85,36 +85,42 @@ def valid_structure(d: Any) -> bool:
     if not (isinstance(symbols, list) and isinstance(edges, list)):
         return False
     for s in symbols:
+        if type(s) is not dict:
+            return False
+        get = s.get
         if not (
-            isinstance(s, dict)
-            and isinstance(s.get("id"), str)
-            and isinstance(s.get("kind"), str)
-            and isinstance(s.get("name"), str)
-            and isinstance(s.get("qualname"), str)
-            and isinstance(s.get("file"), str)
-            and isinstance(s.get("line_start"), int)
-            and isinstance(s.get("line_end"), int)
-            and isinstance(s.get("public"), bool)
-            and isinstance(s.get("parent"), _STR_OR_NONE)
-            and isinstance(s.get("docstring"), _STR_OR_NONE)
-            and isinstance(s.get("extra"), dict)
-            and _is_str_list(s.get("decorators"))
+            type(get("id")) is str
+            and type(get("kind")) is str
+            and type(get("name")) is str
+            and type(get("qualname")) is str
+            and type(get("file")) is str
+            and type(get("line_start")) is int
+            and type(get("line_end")) is int
+            and type(get("public")) is bool
+            and type(get("extra")) is dict
+            and type(get("decorators")) is list
+            and isinstance(get("parent"), _STR_OR_NONE)
+            and isinstance(get("docstring"), _STR_OR_NONE)
         ):
             return False
-        params = s.get("params")
-        if params is not None and not (
-            isinstance(params, list)
-            and all(
-                isinstance(p, dict)
-                and isinstance(p.get("name"), str)
-                and isinstance(p.get("kind"), str)
-                and isinstance(p.get("annotation"), _STR_OR_NONE)
-                and isinstance(p.get("default"), _STR_OR_NONE)
-                for p in params
-            )
-        ):
-            return False
-        for listed in (s["extra"].get("bases"), s["extra"].get("raises")):
+        for d in get("decorators"):
+            if type(d) is not str:
+                return False
+        params = get("params")
+        if params is not None:
+            if type(params) is not list:
+                return False
+            for p in params:
+                if not (
+                    type(p) is dict
+                    and type(p.get("name")) is str
+                    and type(p.get("kind")) is str
+                    and isinstance(p.get("annotation"), _STR_OR_NONE)
+                    and isinstance(p.get("default"), _STR_OR_NONE)
+                ):
+                    return False
+        extra = get("extra")
+        for listed in (extra.get("bases"), extra.get("raises")):
             if listed is not None and not _is_str_list(listed):
                 return False
     for e in edges:
@@ -318,6 +324,16 @@ class EvidenceCache:
         self.put_packed(rows)
 
     # -- whole linked graph: a no-op rebuild loads it instead of relinking ----------------
+    def has_graph(self, fingerprint: str) -> bool:
+        """Is the stored linked graph the one of ``fingerprint`` (without reading it)?"""
+        if self._db is None:
+            return False
+        try:
+            row = self._db.execute("SELECT fingerprint FROM graph WHERE name='evidence'").fetchone()
+        except sqlite3.Error:
+            return False
+        return row is not None and row[0] == fingerprint
+
     def get_graph(self, fingerprint: str) -> dict[str, Any] | None:
         if self._db is None:
             return None

@@ -25,7 +25,8 @@ Rules that are choices rather than Python semantics:
 * **Calls.** A callee is recorded as written when it is a name or an attribute chain
   (``foo``, ``self.bar``, ``os.path.join``); ``super().x(...)`` and ``super(C, self).x(...)``
   are recorded as ``super().x`` (and not also as a call of ``super``); calls on other
-  expressions (``a[0]()``, ``f()()``) are not recorded. Calls, raises and imports inside
+  expressions (``a[0]()``, ``f()()``) are not recorded. Each (caller, callee) pair is
+  recorded once, at its first call in source order. Calls, raises and imports inside
   functions or classes nested in a function count for the outer function; calls in
   decorators, default values and base-class lists belong to the enclosing scope, where
   Python evaluates them.
@@ -58,6 +59,7 @@ import re
 import warnings
 from bisect import bisect_right
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import tree_sitter as ts
@@ -114,6 +116,7 @@ _ABC_BASES = frozenset({"ABC", "abc.ABC"})
 _ABC_META = frozenset({"ABCMeta", "abc.ABCMeta"})
 _IMPLICIT_STATIC = frozenset({"__new__"})
 _IMPLICIT_CLASSMETHOD = frozenset({"__init_subclass__", "__class_getitem__"})
+_NO_CALLEES: frozenset[str] = frozenset()
 
 _DOTTED = re.compile(r"[^\W\d]\w*(?:[\s\\]*\.[\s\\]*[^\W\d]\w*)*")
 _LAYOUT = re.compile(r"[\s\\]+")
@@ -164,6 +167,15 @@ def _first_named(node: ts.Node) -> ts.Node | None:
     while child is not None and child.type == "comment":
         child = child.next_named_sibling
     return child
+
+
+def _dotted(text: str) -> str | None:
+    """The dotted name ``text`` spells, without layout (``os.path.join``), or ``None``."""
+    if not _DOTTED.fullmatch(text):
+        return None
+    if "\\" in text or " " in text or "\n" in text or "\t" in text or "\r" in text:
+        text = _LAYOUT.sub("", text)
+    return text
 
 
 def _decorator_callee(expr: str) -> str:
@@ -275,6 +287,7 @@ class _Scan:
         self.parents: list[int] = []
         self.kinds: list[int] = []
         self.nodes: list[ts.Node] = []
+        self.bodies: list[ts.Node | None] = []  # body block of each frame (None: broken)
         self.owner: list[int] = []  # record that owns calls/raises/imports in the frame
         self.own_rec: list[int] = []  # record of the frame itself when it is a symbol
         self.flags: list[int] = []
@@ -296,12 +309,7 @@ class _Scan:
 
     def dotted(self, node: ts.Node) -> str | None:
         """The dotted name ``node`` spells (``os.path.join``), or ``None`` for other expressions."""
-        t = self.text(node)
-        if not _DOTTED.fullmatch(t):
-            return None
-        if "\\" in t or " " in t or "\n" in t or "\t" in t or "\r" in t:
-            t = _LAYOUT.sub("", t)
-        return t
+        return _dotted(self.text(node))
 
     def string_value(self, node: ts.Node) -> str | None:
         """The value of a ``string``/``concatenated_string`` node, or ``None`` if not a str."""
@@ -373,7 +381,7 @@ class _Scan:
 
     def frames(self) -> None:
         """Sort every function/class body and lambda by start and link each to its parent."""
-        raw: list[tuple[int, int, int, ts.Node]] = []
+        raw: list[tuple[int, int, int, ts.Node, ts.Node | None]] = []
         caps = self.caps
         for kind, key in (
             (_F_FUNCTION, "definition.function"),
@@ -383,15 +391,16 @@ class _Scan:
             for node in caps.get(key, ()):
                 body = node.child_by_field_name("body")
                 if body is None:  # broken definition: an empty frame
-                    raw.append((node.end_byte, -node.end_byte, kind, node))
+                    raw.append((node.end_byte, -node.end_byte, kind, node, None))
                 else:
-                    raw.append((body.start_byte, -body.end_byte, kind, node))
+                    raw.append((body.start_byte, -body.end_byte, kind, node, body))
         raw.sort(key=lambda f: (f[0], f[1]))
         n = len(raw)
         self.starts = [f[0] for f in raw]
         self.ends = ends = [-f[1] for f in raw]
         self.kinds = [f[2] for f in raw]
         self.nodes = [f[3] for f in raw]
+        self.bodies = [f[4] for f in raw]
         self.parents = parents = [-1] * n
         self.owner = [0] * n
         self.own_rec = [-1] * n
@@ -408,12 +417,13 @@ class _Scan:
         recs, kinds, parents, owner, own_rec = self.recs, self.kinds, self.parents, self.owner, self.own_rec
         for i, node in enumerate(self.nodes):
             p = parents[i]
-            parent_owner = owner[p] if p >= 0 else 0
             kind = kinds[i]
             in_class = p >= 0 and kinds[p] == _F_CLASS and own_rec[p] >= 0
-            name_node = node.child_by_field_name("name") if kind != _F_LAMBDA else None
-            if name_node is None or (p >= 0 and not in_class):
-                owner[i] = parent_owner
+            name_node = None
+            if kind != _F_LAMBDA and (p < 0 or in_class):
+                name_node = node.child_by_field_name("name")
+            if name_node is None:
+                owner[i] = owner[p] if p >= 0 else 0
                 continue
             name = self.text(name_node)
             parent_rec = own_rec[p] if p >= 0 else 0
@@ -449,7 +459,7 @@ class _Scan:
                     )
                 elif arg.type != "comment":
                     bases.append(self.text(arg))
-        rec.docstring = self.docstring(node.child_by_field_name("body"))
+        rec.docstring = self.docstring(self.bodies[rec.frame])
         meta = keywords.get("metaclass")
         rec.extra = {
             "bases": bases,
@@ -459,21 +469,23 @@ class _Scan:
 
     def fill_callable(self, rec: _Rec, in_class: bool) -> None:
         node = rec.node
-        callees = {_decorator_callee(d) for d in rec.decorators} if rec.decorators else set()
-        is_static = bool(callees & _STATIC) or (in_class and rec.name in _IMPLICIT_STATIC)
-        is_classmethod = bool(callees & _CLASSMETHOD) or (in_class and rec.name in _IMPLICIT_CLASSMETHOD)
+        callees = {_decorator_callee(d) for d in rec.decorators} if rec.decorators else _NO_CALLEES
+        is_static = not callees.isdisjoint(_STATIC) or (in_class and rec.name in _IMPLICIT_STATIC)
+        is_classmethod = not callees.isdisjoint(_CLASSMETHOD) or (
+            in_class and rec.name in _IMPLICIT_CLASSMETHOD
+        )
         params = self.params(node.child_by_field_name("parameters"))
         returns = node.child_by_field_name("return_type")
         rec.params = params
         rec.returns = self.text(returns) if returns is not None else None
-        rec.docstring = self.docstring(node.child_by_field_name("body"))
+        rec.docstring = self.docstring(self.bodies[rec.frame])
         rec.extra = {
             "is_async": node.child_count > 0 and node.child(0).type == "async",
-            "is_property": bool(callees & _PROPERTY),
+            "is_property": not callees.isdisjoint(_PROPERTY),
             "is_staticmethod": is_static,
             "is_classmethod": is_classmethod,
-            "is_abstract": bool(callees & _ABSTRACT),
-            "is_overload": bool(callees & _OVERLOAD),
+            "is_abstract": not callees.isdisjoint(_ABSTRACT),
+            "is_overload": not callees.isdisjoint(_OVERLOAD),
         }
         if (
             in_class
@@ -562,17 +574,27 @@ class _Scan:
         """Module/class variables, ``self.x`` attributes and ``__all__`` changes."""
         recs, own_rec, frame_of = self.recs, self.own_rec, self.frame_of
         variables: list[_Rec] = []
+        kept: list[tuple[int, ts.Node, int]] = []  # (position, assignment, scope record)
         for node in self.caps.get("assignment", ()):
-            f = frame_of(node.start_byte)
+            pos = node.start_byte
+            f = frame_of(pos)
             scope = own_rec[f] if f >= 0 else 0
             if scope < 0:
                 continue
-            srec = recs[scope]
-            if srec.kind == FUNCTION:
+            kind = recs[scope].kind
+            if kind == FUNCTION:
                 continue
+            if kind == METHOD:  # only `self.x = ...`, possibly unpacked, binds something here
+                left = node.child_by_field_name("left") if recs[scope].self_name is not None else None
+                if left is None or (left.type != "attribute" and left.type not in _PATTERN_TYPES):
+                    continue
+            kept.append((pos, node, scope))
+        # Captures come in no fixed order: source order keeps same-line attributes stable.
+        kept.sort(key=itemgetter(0))
+        for _pos, node, scope in kept:
+            srec = recs[scope]
             if srec.kind == METHOD:
-                if srec.self_name is not None:
-                    self.self_attributes(node, srec)
+                self.self_attributes(node, srec)
                 continue
             targets, ann_node, value_node = self.assign_targets(node)
             annotation = self.text(ann_node) if ann_node is not None and len(targets) == 1 else None
@@ -627,10 +649,10 @@ class _Scan:
         recs.extend(variables)
 
     def self_attributes(self, node: ts.Node, method: _Rec) -> None:
-        """Record ``self.x = ...`` (also unpacked, also annotated) on the method's class."""
-        left = node.child_by_field_name("left")
-        if left is None or (left.type != "attribute" and left.type not in _PATTERN_TYPES):
-            return
+        """Record ``self.x = ...`` (also unpacked, also annotated) on the method's class.
+
+        ``node`` is an assignment whose left side is an attribute or a pattern.
+        """
         targets, ann_node, _value = self.assign_targets(node)
         annotation = self.text(ann_node) if ann_node is not None and len(targets) == 1 else None
         line = node.start_point[0] + 1
@@ -723,44 +745,66 @@ class _Scan:
         return self.src[node.start_byte : node.end_byte]
 
     def calls(self) -> list[CallRecord]:
-        """Call sites in source order, each credited to its owning symbol."""
+        """Call sites in source order, one per (caller, callee): the first occurrence is kept.
+
+        Callee texts repeat within a file, so each distinct text is decoded and checked once.
+        """
         src, encoding, starts, ends, parents = self.src, self.encoding, self.starts, self.ends, self.parents
         module_id = self.fid[0]
-        frame_ids = [self.fid[o] for o in self.owner]
+        # Caller id by frame; frame -1 (module level) reads the last entry.
+        caller_ids = [self.fid[o] for o in self.owner]
+        caller_ids.append(module_id)
+        first: dict[tuple[str, str], ts.Node] = {}  # (caller, callee) -> node of its first call
+        names: dict[bytes, str] = {}  # source text of a called name -> the name
+        chains: dict[bytes, str] = {}  # source text of a called attribute -> dotted name, or ""
 
-        def caller(pos: int) -> str:
-            i = bisect_right(starts, pos) - 1
-            while i >= 0 and ends[i] <= pos:
-                i = parents[i]
-            return frame_ids[i] if i >= 0 else module_id
-
-        found: list[tuple[int, CallRecord]] = []
         for node in self.caps.get("call.name", ()):
             s = node.start_byte
-            callee = src[s : node.end_byte].decode(encoding, "replace")
+            raw = src[s : node.end_byte]
+            callee = names.get(raw)
+            if callee is None:
+                callee = names[raw] = raw.decode(encoding, "replace")
             if callee == "super":
                 call = node.parent
                 grand = call.parent if call is not None else None
                 if grand is not None and grand.type == "attribute":
                     continue  # recorded as super().name
-            found.append((s, CallRecord(caller(s), callee, node.start_point[0] + 1)))
+            f = bisect_right(starts, s) - 1  # frame_of(s), inlined in this hot loop
+            while f >= 0 and ends[f] <= s:
+                f = parents[f]
+            key = (caller_ids[f], callee)
+            prev = first.get(key)
+            if prev is None or s < prev.start_byte:  # captures come in no fixed order
+                first[key] = node
         for node in self.caps.get("call.super", ()):
             s = node.start_byte
-            callee = f"super().{self.text(node.child_by_field_name('attribute'))}"
-            found.append((s, CallRecord(caller(s), callee, node.start_point[0] + 1)))
+            key = (
+                caller_ids[self.frame_of(s)],
+                f"super().{self.text(node.child_by_field_name('attribute'))}",
+            )
+            prev = first.get(key)
+            if prev is None or s < prev.start_byte:
+                first[key] = node
         for node in self.caps.get("call.attribute", ()):
             s = node.start_byte
-            callee = src[s : node.end_byte].decode(encoding, "replace")
-            if not _DOTTED.fullmatch(callee):
+            raw = src[s : node.end_byte]
+            callee = chains.get(raw)
+            if callee is None:
+                callee = chains[raw] = _dotted(raw.decode(encoding, "replace")) or ""
+            if not callee:
                 continue
-            if "\\" in callee or " " in callee or "\n" in callee or "\t" in callee or "\r" in callee:
-                callee = _LAYOUT.sub("", callee)
-            owner_id = caller(s)
-            found.append((s, CallRecord(owner_id, callee, node.start_point[0] + 1)))
-            if owner_id == module_id and callee in ("__all__.extend", "__all__.append"):
+            f = bisect_right(starts, s) - 1
+            while f >= 0 and ends[f] <= s:
+                f = parents[f]
+            caller = caller_ids[f]
+            key = (caller, callee)
+            prev = first.get(key)
+            if prev is None or s < prev.start_byte:
+                first[key] = node
+            if caller == module_id and callee in ("__all__.extend", "__all__.append"):
                 self.all_events.append((s, callee[8:], node.parent))
-        found.sort(key=lambda c: c[0])
-        return [c for _pos, c in found]
+        ordered = sorted(first.items(), key=lambda item: item[1].start_byte)
+        return [CallRecord(caller, callee, node.start_point[0] + 1) for (caller, callee), node in ordered]
 
     def imports(self) -> list[ImportRecord]:
         """One record per bound name, scoped to the owning symbol."""
@@ -845,45 +889,49 @@ class _Scan:
 
     def symbols(self, last_line: int, exports: list[str] | None) -> tuple[list[Symbol], list[Edge]]:
         """The surviving records as symbols in source order, with publicness and edges."""
-        recs, alive = self.recs, self.alive
+        recs, alive, fid, src, rel_path = self.recs, self.alive, self.fid, self.src, self.rel_path
         mod_public = all(not _is_private(part) for part in self.module.split(".") if part)
-        order = sorted((i for i in range(len(recs)) if alive[i]), key=lambda i: (recs[i].outer.start_byte, i))
+        exported = set(exports) if exports is not None else None
+        order = sorted((rec.outer.start_byte, idx) for idx, rec in enumerate(recs) if alive[idx])
         public = [False] * len(recs)
         symbols: list[Symbol] = []
         edges: list[Edge] = []
-        for idx in order:
+        for _pos, idx in order:
             rec = recs[idx]
+            kind, parent = rec.kind, rec.parent
             if idx == 0:
                 public[0] = mod_public
-            elif rec.parent == 0 and exports is not None:
-                public[idx] = mod_public and rec.name in exports
+            elif parent == 0 and exported is not None:
+                public[idx] = mod_public and rec.name in exported
             else:
-                public[idx] = public[rec.parent] and not _is_private(rec.name)
-            if rec.kind in (FUNCTION, METHOD):
+                public[idx] = public[parent] and not _is_private(rec.name)
+            if kind in (FUNCTION, METHOD):
                 rec.extra["raises"] = sorted(rec.raises) if rec.raises else []
-                if rec.extra["is_abstract"] and recs[rec.parent].kind == CLASS:
+                if rec.extra["is_abstract"] and recs[parent].kind == CLASS:
                     # Classes are filled before their methods: complete the flag here.
-                    recs[rec.parent].extra["is_abstract"] = True
-            elif rec.kind == CLASS:
+                    recs[parent].extra["is_abstract"] = True
+            elif kind == CLASS:
                 rec.extra["attributes"] = _dedupe_attributes(rec.attributes)
             if idx == 0:
                 start, end = 1, last_line
-                digest = content_hash(self.src)
+                digest = content_hash(src)
             else:
-                start, end = rec.outer.start_point[0] + 1, rec.outer.end_point[0] + 1
-                digest = rec.hash or content_hash(self.node_bytes(rec.outer))
+                outer = rec.outer
+                start, end = outer.start_point[0] + 1, outer.end_point[0] + 1
+                digest = rec.hash or content_hash(src[outer.start_byte : outer.end_byte])
+            # Ids of surviving records (and of their parents, which survive too) are in fid.
             sym = Symbol(
-                id=f"py:{rec.qualname}",
-                kind=rec.kind,
+                id=fid[idx],
+                kind=kind,
                 name=rec.name,
                 qualname=rec.qualname,
                 language="python",
-                file=self.rel_path,
+                file=rel_path,
                 line_start=start,
                 line_end=end,
                 hash=digest,
                 public=public[idx],
-                parent=None if idx == 0 else f"py:{recs[rec.parent].qualname}",
+                parent=None if idx == 0 else fid[parent],
                 params=rec.params,
                 returns=rec.returns,
                 decorators=rec.decorators,
@@ -891,7 +939,7 @@ class _Scan:
                 extra=rec.extra,
             )
             symbols.append(sym)
-            if sym.parent is not None:
+            if idx != 0:
                 edges.append(Edge(sym.parent, sym.id, CONTAINS, line=start))
         return symbols, edges
 

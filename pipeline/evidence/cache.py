@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import sqlite3
 import time
 import zlib
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from pipeline.evidence.model import FileEvidence
 
@@ -36,8 +37,7 @@ CREATE TABLE IF NOT EXISTS graph (name TEXT PRIMARY KEY, fingerprint TEXT, check
 
 def pack(obj: Any) -> tuple[bytes, str]:
     """JSON, compressed, with its checksum: the form every cache value is stored in."""
-    raw = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    blob = zlib.compress(raw, 1)
+    blob = zlib.compress(orjson.dumps(obj), 1)
     return blob, hashlib.sha256(blob).hexdigest()[:16]
 
 
@@ -45,7 +45,7 @@ def unpack(blob: bytes, checksum: str) -> Any:
     """Inverse of :func:`pack`; ``ValueError`` (or ``zlib.error``) when it does not check out."""
     if not isinstance(blob, bytes) or hashlib.sha256(blob).hexdigest()[:16] != checksum:
         raise ValueError("checksum mismatch")
-    return json.loads(zlib.decompress(blob))
+    return orjson.loads(zlib.decompress(blob))
 
 
 # A file's entry is stored in two parts: its own nodes and edges ("structure", all a cached

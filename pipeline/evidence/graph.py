@@ -180,6 +180,7 @@ class EvidenceGraph:
         self._head_memo = {}
         self._resolve_memo = {}
         self._scope_memo = {}
+        self._walk_memo: dict[tuple[Resolution, str], Resolution | None] = {}
 
     def _invalidate(self) -> None:
         self._by_qualname = self._members = self._bindings = None
@@ -478,8 +479,20 @@ class EvidenceGraph:
         return Resolution(qualname)
 
     def _walk(self, start: Resolution, rest: str) -> Resolution | None:
+        """Follow ``rest`` (``attr.attr``) from ``start``; the same walk from the same place is
+        asked from many scopes (``os.path.join`` in every module), so it is memoised."""
+        if not rest:
+            return start
+        key = (start, rest)
+        memo = self._walk_memo
+        if key in memo:
+            return memo[key]
+        found = memo[key] = self._walk_from(start, rest)
+        return found
+
+    def _walk_from(self, start: Resolution, rest: str) -> Resolution | None:
         cur = start
-        for attr in [p for p in rest.split(".") if p] if rest else []:
+        for attr in [p for p in rest.split(".") if p]:
             if cur.id is None:
                 # External: anything below it is external too, and we cannot check it.
                 cur = Resolution(f"{cur.qualname}.{attr}")

@@ -49,6 +49,7 @@ def _values(metrics: dict) -> dict:
 
 
 def measure(name: str, repo: Path, work: Path, profile: str) -> dict:
+    from pipeline.agents.api import USAGE_MARK
     from pipeline.evaluate import DocsSource, evaluate
     from pipeline.evidence.builder import BuildOptions, build_evidence
     from pipeline.graph.context import Settings
@@ -80,6 +81,25 @@ def measure(name: str, repo: Path, work: Path, profile: str) -> dict:
             "s_per_symbol": round(seconds / documented, 2) if documented else None,
             "counts": generated.metrics(),
             "unresolved_identifiers": sorted({u for s in generated.symbols for u in s.unresolved}),
+            "undocumented": sorted(s.qualname for s in generated.symbols if not s.documented),
+            # Examples built from the signature because the model gave none that validates.
+            "usage_examples": sum(
+                1
+                for r in result.state["records"].values()
+                if any(str(e).startswith(USAGE_MARK) for e in ((r.get("output") or {}).get("examples") or []))
+            ),
+            "model_examples": sum(
+                1
+                for r in result.state["records"].values()
+                if any(
+                    not str(e).startswith(USAGE_MARK) for e in ((r.get("output") or {}).get("examples") or [])
+                )
+            ),
+            "missing_sections": {
+                s.qualname: sorted(set(s.sections_required) - set(s.sections_present))
+                for s in generated.symbols
+                if set(s.sections_required) - set(s.sections_present)
+            },
         },
         "handwritten": {
             **_values(handwritten.metrics()),

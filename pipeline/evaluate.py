@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.agents import refs
-from pipeline.agents.api import documented_symbols, returns_value
+from pipeline.agents.api import documented_symbols, own_exceptions, returns_value
 from pipeline.agents.records import ApiRecord, Finding, ModuleDoc
 from pipeline.evidence.graph import EvidenceGraph
 
@@ -240,7 +240,8 @@ class EvalReport:
     * ``completeness``: over documented symbols, sections present / sections required.
       Required: *parameters* when ``documentable_params`` is non-empty (present when every
       real parameter is documented); *returns* when the code returns a value (a property's
-      summary is its value: not required); *raises* when the symbol's own body raises;
+      summary is its value: not required); *raises* when the symbol's own body raises an
+      exception class (``raise X(...)``; not ``raise err``, whose type the code does not say);
       *yields* for generators; *attributes* for classes with public attributes (present
       when a docstring has an Attributes section, or the page lists them, as generated
       pages always do); *example* for functions and methods that are not properties.
@@ -519,7 +520,7 @@ def _required_sections(node: Mapping[str, Any], real_params: list[str] | None) -
         out.append(PARAMETERS)
     if kind in _CALLABLE and not is_property and returns_value(node):
         out.append(RETURNS)
-    if kind in _CALLABLE and extra.get("raises"):
+    if kind in _CALLABLE and own_exceptions(node):
         out.append(RAISES)
     if kind in _CALLABLE and extra.get("is_generator"):
         out.append(YIELDS)

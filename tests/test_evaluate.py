@@ -575,3 +575,29 @@ def test_parse_docstring_never_raises(text: str) -> None:
     doc = parse_docstring(text)
     doc.to_api_record()
     assert doc.style in ("google", "numpy", "sphinx", PLAIN)
+
+
+def test_raises_is_required_for_an_exception_class_not_for_a_re_raised_variable(tmp_path: Path) -> None:
+    repo = _repo(
+        tmp_path,
+        {
+            "pkg/__init__.py": '"""The package."""\n',
+            "pkg/r.py": '''
+                """Module r."""
+                import json
+
+
+                def strict(text):
+                    """Parse."""
+                    raise json.JSONDecodeError("bad", text, 0)
+
+
+                def relay(err):
+                    """Pass an error on."""
+                    raise err
+                ''',
+        },
+    )
+    by = {s.qualname: s for s in evaluate(_graph(repo), DocsSource.handwritten()).symbols}
+    assert by["pkg.r.strict"].sections_required == ["parameters", "raises", "example"]
+    assert by["pkg.r.relay"].sections_required == ["parameters", "example"]

@@ -276,3 +276,23 @@ def test_findings_of_every_attempt_are_kept(tmp_path):
     assert [v["node"] for v in by_attempt] == ["slm_first_pass", "slm_retry", "llm_escalated"]
     assert any(f["rule"] == "param-unknown" for f in by_attempt[1]["findings"])  # why it escalated
     assert by_attempt[2]["findings"] == []
+
+
+def test_exceptions_the_code_raises_are_listed_even_when_the_answer_leaves_them_out(tmp_path):
+    def script(subject, attempt, messages):
+        answer = dict(GOOD[subject])
+        if subject == "mini.core.check":
+            answer.pop("raises")  # valid without it: raises is not a required field
+        return answer
+
+    result = run(tmp_path, ScriptedChat(script), ScriptedChat(script))
+    assert result.report["published_findings"] == []
+    check = task_of(result, "mini.core.check")
+    assert check["path"] == "slm_first_pass"
+    assert check["output"]["raises"] == [{"exception": "ParseError", "when": ""}]
+    # An answer that lists it keeps its own words; nothing is added twice.
+    parse = task_of(result, "mini.core.Parser.parse")
+    assert parse["output"]["raises"] == [{"exception": "ParseError", "when": "the text is empty"}]
+    page = result.files[next(p for p in result.files if p.endswith("mini.core.md"))].decode()
+    assert "#### Raises\n\n- [`ParseError`](#mini.core.ParseError)\n\n" in page  # no condition, no colon
+    assert "- [`ParseError`](#mini.core.ParseError): the text is empty" in page

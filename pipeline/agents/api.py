@@ -113,6 +113,125 @@ def returns_value(node: dict[str, Any]) -> bool:
     return bool(extra.get("returns_value"))
 
 
+def own_exceptions(node: dict[str, Any]) -> list[str]:
+    """Exception classes a callable's own code raises, by short name (``raise X(...)``,
+    ``raise mod.X``). ``raise err`` re-raises a variable: what it holds is not in the code."""
+    out: list[str] = []
+    for name in (node.get("extra") or {}).get("raises") or []:
+        short = str(name).rsplit(".", 1)[-1]
+        if short[:1].isupper() and short not in out:
+            out.append(short)
+    return out
+
+
+USAGE_MARK = "# usage, from the signature"
+
+
+def _snake(name: str) -> str:
+    out = "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    return out if out.isidentifier() and out not in ("self", "cls", "type", "object") else "obj"
+
+
+def _call_args(params: list[Any]) -> str:
+    """The required arguments of a call, each named after its parameter."""
+    args = []
+    keyword = False
+    for p in params:
+        if p.kind in ("var_positional", "var_keyword"):
+            keyword = keyword or p.kind == "var_positional"
+            continue
+        if p.kind == "keyword_only":
+            keyword = True
+        if p.default is not None:
+            if p.kind != "keyword_only":
+                keyword = True  # later positional parameters would be out of place
+            continue
+        args.append(f"{p.name}={p.name}" if keyword else p.name)
+    return ", ".join(args)
+
+
+def usage_example(graph: EvidenceGraph, sid: str) -> str | None:
+    """A usage example built from the evidence alone: the import, and a call with the required
+    parameters, each passed as a variable of its own name. For public Python functions and
+    methods (of module-level classes) that are not properties; ``None`` otherwise. It is marked
+    as such (``USAGE_MARK``) so readers know no model wrote it."""
+    from pipeline.agents.validator import documentable_params
+
+    node = graph.node(sid)
+    extra = node.get("extra") or {}
+    if node.get("language") != "python" or node.get("kind") not in ("function", "method"):
+        return None
+    if extra.get("is_property") or not node.get("public"):
+        return None
+    params = documentable_params(graph, sid)
+    if params is None:
+        return None
+    parent = graph.node(node["parent"]) if node.get("parent") else None
+    if parent is None:
+        return None
+    lines = [USAGE_MARK]
+    name = node["name"]
+    if parent.get("kind") in ("module", "package"):
+        lines.append(f"from {parent['qualname']} import {name}")
+        target = name
+    elif parent.get("kind") == "class" and graph.node(parent["parent"]).get("kind") in ("module", "package"):
+        cls = parent["name"]
+        lines.append(f"from {graph.node(parent['parent'])['qualname']} import {cls}")
+        if extra.get("is_staticmethod") or extra.get("is_classmethod"):
+            target = f"{cls}.{name}"
+        else:
+            var = _snake(cls)
+            if (parent.get("extra") or {}).get("is_abstract"):
+                # An abstract class is not instantiated: show the call on any implementation.
+                lines += ["", "", f"def use({var}: {cls}) -> None:"]
+                indent = "    "
+            else:
+                ctor = documentable_params(graph, node["parent"])
+                if ctor is None:
+                    return None
+                lines.append(f"{var} = {cls}({_call_args(ctor)})")
+                indent = ""
+            special = _dunder_usage(name, var, params)
+            if name.startswith("__"):
+                if special is None:
+                    return None
+                lines.append(indent + special)
+                return "\n".join(lines)
+            target = f"{var}.{name}"
+            return _finish(lines, node, f"{target}({_call_args(params)})", indent)
+    else:
+        return None
+    return _finish(lines, node, f"{target}({_call_args(params)})", "")
+
+
+def _dunder_usage(name: str, var: str, params: list[Any]) -> str | None:
+    """How a special method is used: through the operator or built-in that calls it."""
+    arg = params[0].name if params else "value"
+    return {
+        "__len__": f"size = len({var})",
+        "__contains__": f"found = {arg} in {var}",
+        "__iter__": f"for item in {var}:\n    print(item)",
+        "__getitem__": f"value = {var}[{arg}]",
+        "__call__": f"result = {var}({_call_args(params)})",
+    }.get(name)
+
+
+def _finish(lines: list[str], node: dict[str, Any], call: str, indent: str) -> str | None:
+    extra = node.get("extra") or {}
+    if extra.get("is_async") and extra.get("is_generator"):
+        return None  # an async generator needs an event loop and ``async for``: no short usage
+    if extra.get("is_async"):
+        lines.insert(1, "import asyncio")
+        call = f"asyncio.run({call})"
+    if extra.get("is_generator"):
+        lines += [f"{indent}for item in {call}:", f"{indent}    print(item)"]
+    elif returns_value(node):
+        lines.append(f"{indent}result = {call}")
+    else:
+        lines.append(indent + call)
+    return "\n".join(lines)
+
+
 def raised_names(graph: EvidenceGraph, sid: str) -> list[str]:
     """Exception names raised by a callable or, transitively, by the internal code it calls."""
     seen = {sid}
@@ -233,6 +352,28 @@ class ApiAgent(Agent):
         if isinstance(raises, list):
             data["raises"] = [RaiseDoc(**r) if isinstance(r, dict) else r for r in raises]
         return ApiRecord.model_validate(data)
+
+    def complete(self, ctx: RunContext, subject: str, output: Any) -> ApiRecord:
+        """Every exception the symbol's own code raises is listed: the ones the answer left out
+        are added by name, without a condition (the code says that it raises, not when). A
+        public callable without an example gets its usage from the signature
+        (:func:`usage_example`), if that validates."""
+        listed = {r.exception.rsplit(".", 1)[-1] for r in output.raises}
+        missing = [
+            RaiseDoc(exception=name, when="")
+            for name in own_exceptions(ctx.graph.node(subject))
+            if name not in listed
+        ]
+        update: dict[str, Any] = {}
+        if missing:
+            update["raises"] = [*output.raises, *missing]
+        if not any(e.strip() for e in output.examples):
+            usage = usage_example(ctx.graph, subject)
+            if usage is not None:
+                candidate = output.model_copy(update={**update, "examples": [usage]})
+                if not any(f.severity == "error" for f in self.validate(ctx, subject, candidate)):
+                    update["examples"] = [usage]
+        return output.model_copy(update=update) if update else output
 
     def repair(self, ctx: RunContext, subject: str, output: Any) -> ApiRecord:
         """Parameters documented exactly as the signature has them: invented ones dropped,

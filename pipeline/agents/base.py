@@ -120,6 +120,12 @@ class Agent:
             HumanMessage(retry),
         ]
 
+    def complete(self, ctx: RunContext, subject: str, output: BaseModel) -> BaseModel:
+        """Add to a validated answer what it left out and the evidence states outright, so a
+        section the code calls for is not missing because a small model skipped it (default:
+        nothing). Only evidence facts are added: they validate by construction."""
+        return output
+
     def repair(self, ctx: RunContext, subject: str, output: BaseModel) -> BaseModel:
         """Agent-specific mechanical fixes from the evidence before salvage (default: none)."""
         return output

@@ -126,10 +126,19 @@ def validate(state: TaskState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     return update
 
 
-def accept(state: TaskState) -> dict[str, Any]:
-    """Publish the answer as it is (warnings are kept in the report)."""
+def accept(state: TaskState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Publish the answer (warnings are kept in the report), with the facts it left out that
+    the evidence states (see :meth:`Agent.complete`)."""
     path = _PATH_BY_ATTEMPT[state.get("attempt", 0)]
-    return {"result": _result(state, path, state.get("output"), state.get("findings", []), [])}
+    output = _completed(runtime.context, state, state.get("output"))
+    return {"result": _result(state, path, output, state.get("findings", []), [])}
+
+
+def _completed(ctx: RunContext, state: TaskState, output: dict[str, Any] | None) -> dict[str, Any] | None:
+    if output is None:
+        return None
+    agent = AGENTS[state["kind"]]
+    return agent.complete(ctx, state["subject"], agent.output_model.model_validate(output)).model_dump()
 
 
 def unresolved(state: TaskState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -141,7 +150,7 @@ def unresolved(state: TaskState, runtime: Runtime[RunContext]) -> dict[str, Any]
     dropped: list[str] = []
     if output is not None:
         reduced, dropped = agent.salvage(ctx, state["subject"], agent.output_model.model_validate(output))
-        kept = reduced.model_dump() if reduced is not None else None
+        kept = _completed(ctx, state, reduced.model_dump()) if reduced is not None else None
     left = [f for f in state.get("findings", []) if f.get("severity") == "error"]
     return {"result": _result(state, "unresolved", kept, left, dropped)}
 

@@ -715,7 +715,10 @@ def _symbol_blocks(ctx: _Context, entry: _Entry) -> list[str]:
                 blocks.extend([f"{sub} Returns", _typed_text(rtype, rtext)])
 
         if rec is not None:
-            raises = [f"- {ctx.name_link(r.exception, nid)}: {_inline(r.when)}" for r in rec.raises]
+            raises = [
+                f"- {ctx.name_link(r.exception, nid)}" + (f": {_inline(r.when)}" if r.when.strip() else "")
+                for r in rec.raises
+            ]
         else:
             names = sorted({_one_line(r) for r in _strings(extra.get("raises")) if r.strip()})
             raises = [f"- {ctx.name_link(r, nid)}" for r in names]

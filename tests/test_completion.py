@@ -73,3 +73,32 @@ def test_a_validated_answer_without_an_example_gets_the_usage_example(tmp_path):
 def test_an_answer_with_its_own_example_keeps_it(tmp_path):
     result = run(tmp_path, ScriptedChat(lambda s, a, m: GOOD[s]), None)
     assert task_of(result, "mini.core.add")["output"]["examples"] == ["add(1, b=2)"]
+
+
+def test_parameter_descriptions_must_start_like_a_sentence():
+    import json
+    import re
+
+    from llama_cpp.llama_grammar import LlamaGrammar, json_schema_to_gbnf
+
+    from pipeline.graph.context import RunContext
+    from pipeline.graph.nodes import AGENTS
+
+    graph, _ = build_evidence(EXAMPLE, BuildOptions(use_cache=False))
+    schema = AGENTS["api"].schema(RunContext(graph=graph, repo=EXAMPLE), "py:inventory.sync.fetch_counts")
+    feed = schema["properties"]["params"]["properties"]["feed"]
+    regex = re.compile(feed["pattern"][1:-1])
+    # What small models answered when they copied the annotation, and what breaks JSON.
+    for echo in (
+        "SupplierFeed",
+        "Iterable[str]",
+        "int = DEFAULT_CONCURRENCY",
+        "Mapping[str, Any]",
+        "the feed",
+    ):
+        assert not regex.fullmatch(echo), echo
+    assert not regex.fullmatch('The "feed" object.') and not regex.fullmatch("The feed\\nobject.")
+    for sentence in ("The supplier feed to read counts from.", "A list of `Item` objects to store."):
+        assert regex.fullmatch(sentence), sentence
+    # llama.cpp turns the whole schema into a grammar it accepts.
+    LlamaGrammar.from_string(json_schema_to_gbnf(json.dumps(schema)), verbose=False)

@@ -125,6 +125,7 @@ def own_exceptions(node: dict[str, Any]) -> list[str]:
 
 
 USAGE_MARK = "# usage, from the signature"
+PARAM_PATTERN = r'^[A-Z][a-z]* [^"\\\n]{8,}$'
 
 
 def _snake(name: str) -> str:
@@ -305,6 +306,11 @@ class ApiAgent(Agent):
         text = {"type": "string", "minLength": 1, "maxLength": 400}
         # At least a short phrase: without it small models answer a type name ("str").
         phrase = {"type": "string", "minLength": 12, "maxLength": 400}
+        # A parameter's description starts like a sentence (a capitalised word, then a space):
+        # small models otherwise copy the annotation ("Mapping[str, Any]", "SupplierFeed") and,
+        # shown that answer again, repeat it. No quote or backslash, so the constrained JSON
+        # string needs no escapes.
+        described = {"type": "string", "pattern": PARAM_PATTERN, "maxLength": 400}
         props: dict[str, Any] = {"summary": {"type": "string", "minLength": 8, "maxLength": 300}}
         required = ["summary"]
         props["description"] = {"type": "string", "maxLength": 600}
@@ -312,7 +318,7 @@ class ApiAgent(Agent):
         if names:
             props["params"] = {
                 "type": "object",
-                "properties": {n: phrase for n in names},
+                "properties": {n: described for n in names},
                 "required": names,
                 "additionalProperties": False,
             }

@@ -497,10 +497,6 @@ def test_the_suite_is_large_and_covers_every_error_type(results: Results) -> Non
     assert results.correct >= 250
 
 
-# Known validator misses, strict: the marker fails the run as soon as the validator is fixed.
-# returns-on-procedure: an abstract method annotated ``-> None`` is exempted as abstract.
-# yields-on-non-generator: properties skip every returns/yields check, and abstract methods
-# annotated with a non-iterator type are exempted as abstract.
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
 def test_recall_per_error_type(results: Results, kind: str) -> None:
     assert results.recall(kind) >= RECALL_MIN, f"{kind}: missed {results.missed.get(kind, [])[:10]}"

@@ -296,8 +296,12 @@ def _load_entries(
         ops, meta = (stored.get("ops"), stored.get("meta")) if keys else (None, None)
         if keys and len(found) == len(keys) and isinstance(ops, list) and isinstance(meta, dict):
             graph = EvidenceGraph(str(root))
-            _add_files(graph, [found[k] for k in keys], owned=True)
-            if _replay(graph, ops):
+            try:
+                _add_files(graph, [found[k] for k in keys], owned=True)
+                replayed = _replay(graph, ops)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                replayed = False  # shapes were checked; anything else odd is a miss all the same
+            if replayed:
                 graph.meta = meta
                 return graph
     finally:

@@ -296,3 +296,25 @@ def test_exceptions_the_code_raises_are_listed_even_when_the_answer_leaves_them_
     page = result.files[next(p for p in result.files if p.endswith("mini.core.md"))].decode()
     assert "#### Raises\n\n- [`ParseError`](#mini.core.ParseError)\n\n" in page  # no condition, no colon
     assert "- [`ParseError`](#mini.core.ParseError): the text is empty" in page
+
+
+def test_unresolved_falls_back_to_an_earlier_answer_when_the_last_keeps_nothing(tmp_path):
+    def script(subject, attempt, messages):
+        if subject != "mini.core.add":
+            return GOOD[subject]
+        if attempt == 0:  # a good summary, an invented call in the description
+            return {**GOOD["mini.core.add"], "description": "It delegates to `mini.core.multiply`."}
+        return {**GOOD["mini.core.add"], "summary": "Adds numbers with `mini.core.multiply`."}
+
+    slm, llm = ScriptedChat(script), ScriptedChat(script)
+    result = run(tmp_path, slm, llm)
+    rec = task_of(result, "mini.core.add")
+    assert rec["path"] == "unresolved"
+    assert slm.calls_for("mini.core.add") == 2 and llm.calls_for("mini.core.add") == 1
+    # The retry and the escalation invented a function in the summary: nothing of theirs
+    # validates. The first pass's summary does, without its description.
+    assert rec["output"]["summary"] == "Adds `a` and `b`."
+    assert rec["dropped"] == ["description"]
+    page = next(v for k, v in result.files.items() if k.endswith("mini.core.md")).decode()
+    assert "multiply" not in page and "Adds `a` and `b`." in page
+    assert result.report["published_findings"] == []

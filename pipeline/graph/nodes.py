@@ -74,6 +74,7 @@ def _generate(state: TaskState, ctx: RunContext, attempt: int) -> dict[str, Any]
         "output": output,
         "findings": [f.to_dict() for f in found],
         "attempts": [{"node": node, "model": spec, "parsed": output is not None}],
+        "answers": [output] if output is not None else [],
         "calls": [call] if call else [],
     }
     return update
@@ -142,15 +143,21 @@ def _completed(ctx: RunContext, state: TaskState, output: dict[str, Any] | None)
 
 
 def unresolved(state: TaskState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Give up on the models: publish only the parts of the last answer that validate."""
+    """Give up on the models: publish only the parts that validate of the latest answer that
+    has any (a retry can be worse than the first pass: a small model told what was wrong may
+    copy the prompt instead)."""
     ctx = runtime.context
     agent = AGENTS[state["kind"]]
-    output = state.get("output")
+    answers = list(state.get("answers") or [])
+    if not answers and state.get("output") is not None:
+        answers = [state["output"]]
     kept: dict[str, Any] | None = None
     dropped: list[str] = []
-    if output is not None:
-        reduced, dropped = agent.salvage(ctx, state["subject"], agent.output_model.model_validate(output))
-        kept = _completed(ctx, state, reduced.model_dump()) if reduced is not None else None
+    for answer in reversed(answers):
+        reduced, dropped = agent.salvage(ctx, state["subject"], agent.output_model.model_validate(answer))
+        if reduced is not None:
+            kept = _completed(ctx, state, reduced.model_dump())
+            break
     left = [f for f in state.get("findings", []) if f.get("severity") == "error"]
     return {"result": _result(state, "unresolved", kept, left, dropped)}
 

@@ -58,6 +58,7 @@ class TaskState(TypedDict, total=False):
     findings: list[dict[str, Any]]
     first_findings: list[dict[str, Any]]
     attempts: Annotated[list[dict[str, Any]], operator.add]
+    answers: Annotated[list[dict[str, Any]], operator.add]  # every parsed answer, oldest first
     validations: Annotated[list[dict[str, Any]], operator.add]
     calls: Annotated[list[dict[str, Any]], operator.add]
     result: TaskResult

@@ -38,6 +38,7 @@ format: install
 bench: install
 	$(PY) bench/evidence_bench.py
 	$(PY) bench/pipeline_bench.py
+	$(PY) bench/quality_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -68,19 +68,9 @@ def test_unchanged_rerun_makes_no_model_calls_and_identical_bytes(embedded_run):
 
 
 def test_notebook_shows_the_real_run(embedded_run, tmp_path, monkeypatch):
-    import nbformat
-    from nbclient import NotebookClient
-
-    from tests.test_notebook import NOTEBOOK, outputs_text, private_kernel
+    from tests.test_notebook import execute_notebook, outputs_text
 
     _, _, cache = embedded_run
-    kernel = private_kernel(tmp_path / "jupyter", monkeypatch)
-    monkeypatch.setenv("PIPELINE_TRACE_CACHE", str(cache))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(
-        nb, kernel_name=kernel, timeout=300, resources={"metadata": {"path": str(NOTEBOOK.parent)}}
-    ).execute()
-    text = outputs_text(nb)
+    text = outputs_text(execute_notebook(cache, tmp_path, monkeypatch, timeout=300))
     assert "llamacpp:embedded-0.5b" in text
     assert "slm_first_pass" in text

@@ -42,6 +42,19 @@ def outputs_text(nb) -> str:
     return "\n".join(parts)
 
 
+def execute_notebook(cache: Path, tmp_path: Path, monkeypatch, *, timeout: int = 120):
+    """Run the example notebook on the runs recorded in ``cache``; return it, executed. Any
+    failing cell raises ``CellExecutionError`` and fails the calling test."""
+    kernel = private_kernel(tmp_path / "jupyter", monkeypatch)
+    monkeypatch.setenv("PIPELINE_TRACE_CACHE", str(cache))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(
+        nb, kernel_name=kernel, timeout=timeout, resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
+    return nb
+
+
 def test_committed_notebook_has_no_outputs():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nbformat.validate(nb)
@@ -57,15 +70,7 @@ def test_notebook_runs_against_a_recorded_run(tmp_path, monkeypatch):
         mix = run.routing_mix()
         run_id = run.run_id
 
-    kernel = private_kernel(tmp_path / "jupyter", monkeypatch)
-    monkeypatch.setenv("PIPELINE_TRACE_CACHE", str(cache))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    # Any failing cell raises CellExecutionError here and fails the test.
-    NotebookClient(
-        nb, kernel_name=kernel, timeout=120, resources={"metadata": {"path": str(NOTEBOOK.parent)}}
-    ).execute()
-
+    nb = execute_notebook(cache, tmp_path, monkeypatch)
     text = outputs_text(nb)
     assert f"inspecting the runs recorded in {cache}" in text
     assert mix.to_string() in text  # the routing mix table, as computed outside the notebook

@@ -109,17 +109,18 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@_collector_paused()
 def _extract_chunk(chunk: list[tuple[str, str, str, bytes]]) -> list[_Packed | str]:
     out: list[_Packed | str] = []
-    with _collector_paused():
-        for language, path, module, source in chunk:
-            try:
-                out.append(pack_evidence(get_adapter(language).extract(source, path, module)))
-            except Exception as exc:  # an adapter bug must not lose the rest of the run
-                out.append(f"{type(exc).__name__}: {exc}")
+    for language, path, module, source in chunk:
+        try:
+            out.append(pack_evidence(get_adapter(language).extract(source, path, module)))
+        except Exception as exc:  # an adapter bug must not lose the rest of the run
+            out.append(f"{type(exc).__name__}: {exc}")
     return out
 
 
+@_collector_paused()
 def build_evidence(repo: Path, options: BuildOptions | None = None) -> tuple[EvidenceGraph, BuildStats]:
     """Build (or load from cache) the evidence graph of ``repo``.
 
@@ -127,8 +128,7 @@ def build_evidence(repo: Path, options: BuildOptions | None = None) -> tuple[Evi
     When nothing changed since the cached build, nothing is parsed, linked or even loaded:
     the graph returned is read from the cache on first use.
     """
-    with _collector_paused():
-        return _build(repo, options or BuildOptions(), reuse_graph=True)
+    return _build(repo, options or BuildOptions(), reuse_graph=True)
 
 
 def _build(repo: Path, options: BuildOptions, *, reuse_graph: bool) -> tuple[EvidenceGraph, BuildStats]:
@@ -273,19 +273,13 @@ def _build(repo: Path, options: BuildOptions, *, reuse_graph: bool) -> tuple[Evi
     return graph, stats
 
 
+@_collector_paused()
 def _load_cached(
     root: Path, folder: Path, fingerprint: str, wanted: list[str], options: BuildOptions
 ) -> EvidenceGraph:
     """Rebuild the cached graph of ``fingerprint`` from its per-file entries (``wanted``, sorted)
     and the recorded linking; if any of it is gone or does not check out, build afresh (never a
     half graph)."""
-    with _collector_paused():
-        return _load_entries(root, folder, fingerprint, wanted, options)
-
-
-def _load_entries(
-    root: Path, folder: Path, fingerprint: str, wanted: list[str], options: BuildOptions
-) -> EvidenceGraph:
     cache = EvidenceCache(folder)
     try:
         stored = cache.get_graph(fingerprint)
@@ -494,9 +488,7 @@ def link(
 
     # Imports: bind local names to absolute targets.
     module_names = frozenset(ev["module"] for ev in files)
-    ext_nodes: list[tuple[str, _Attrs]] = []
     import_edges: list[tuple[str, str, _Attrs]] = []
-    known_ext: set[str] = set()
     for ev in files:
         adapter = get_adapter(ev["language"])
         local = renames[ev["path"]]
@@ -512,12 +504,7 @@ def link(
             if python_dotted and r.alias == r.module.split(".", 1)[0]:
                 # ``import a.b`` binds ``a``; the target module is still ``a.b``.
                 bound = r.alias if r.level == 0 else target
-            tid = graph.id_of(target)
-            if tid is None:
-                tid = external_id(target)
-                if tid not in nodes and tid not in known_ext:
-                    known_ext.add(tid)
-                    ext_nodes.append((tid, {"kind": "external", "name": target, "qualname": target}))
+            tid = graph.id_of(target) or external_id(target)
             attrs: _Attrs = {"kind": IMPORTS, "line": r.line, "qualname": target}
             if r.alias:
                 attrs["alias"] = r.alias
@@ -525,8 +512,7 @@ def link(
             if r.name == "*":
                 attrs["star"] = True
             import_edges.append((scope, tid, attrs))
-    rec.nodes(ext_nodes)
-    rec.edges(import_edges)
+    _record_edges(rec, import_edges)
     rec.edges(_star_imports(graph, import_edges))
 
     # Bases: resolve as seen from the class's enclosing scope.
@@ -594,15 +580,15 @@ def link(
         }
         if fid not in nodes:
             rec.nodes([(fid, attrs)])
-        dep_nodes: list[tuple[str, _Attrs]] = []
+        dep_nodes: dict[str, _Attrs] = {}
         dep_edges: list[tuple[str, str, _Attrs]] = []
         for dep in result.dependencies:
             did = dependency_id(dep.ecosystem, dep.name)
-            if did not in nodes and all(did != n for n, _ in dep_nodes):
+            if did not in nodes and did not in dep_nodes:
                 attrs = {"kind": "dependency", "name": dep.name, "qualname": dep.name}
-                dep_nodes.append((did, {**attrs, "ecosystem": dep.ecosystem}))
+                dep_nodes[did] = {**attrs, "ecosystem": dep.ecosystem}
             dep_edges.append((fid, did, {"kind": DEPENDS_ON, "spec": dep.spec, "group": dep.group}))
-        rec.nodes(dep_nodes)
+        rec.nodes(list(dep_nodes.items()))
         rec.edges(dep_edges)
         configs.append({"path": cfg.path, "kind": cfg.kind, "data": cfg.data})
         for ep in result.entry_points:

@@ -98,14 +98,11 @@ def valid_structure(d: Any) -> bool:
             and type(get("line_end")) is int
             and type(get("public")) is bool
             and type(get("extra")) is dict
-            and type(get("decorators")) is list
+            and _is_str_list(get("decorators"))
             and isinstance(get("parent"), _STR_OR_NONE)
             and isinstance(get("docstring"), _STR_OR_NONE)
         ):
             return False
-        for d in get("decorators"):
-            if type(d) is not str:
-                return False
         params = get("params")
         if params is not None:
             if type(params) is not list:
@@ -314,14 +311,6 @@ class EvidenceCache:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", rows)
             self._db.execute("COMMIT")
-
-    def put_many(self, items: dict[str, FileEvidence]) -> None:
-        rows = []
-        for key, ev in items.items():
-            (blob, checksum), (inputs_blob, inputs_checksum) = pack_evidence(ev)
-            rows.append((key, checksum, blob))
-            rows.append((inputs_key(key), inputs_checksum, inputs_blob))
-        self.put_packed(rows)
 
     # -- whole linked graph: a no-op rebuild loads it instead of relinking ----------------
     def has_graph(self, fingerprint: str) -> bool:

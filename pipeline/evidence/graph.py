@@ -17,8 +17,11 @@ from pipeline.evidence.model import (
     CALLS,
     CLASS,
     CONTAINS,
+    DEFINES,
+    DEPENDS_ON,
     IMPORTS,
     INHERITS,
+    RAISES,
     SCHEMA_VERSION,
     Param,
 )
@@ -152,7 +155,7 @@ class EvidenceGraph:
                     key += 1
                 keys[key] = attrs
             kind = attrs.get("kind")
-            if kind in (CALLS, "raises", "defines", "depends_on"):
+            if kind in (CALLS, RAISES, DEFINES, DEPENDS_ON):
                 continue
             touched = True
             if indexed:

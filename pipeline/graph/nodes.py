@@ -131,15 +131,16 @@ def accept(state: TaskState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Publish the answer (warnings are kept in the report), with the facts it left out that
     the evidence states (see :meth:`Agent.complete`)."""
     path = _PATH_BY_ATTEMPT[state.get("attempt", 0)]
-    output = _completed(runtime.context, state, state.get("output"))
+    output = state.get("output")
+    if output is not None:
+        agent = AGENTS[state["kind"]]
+        output = _completed(runtime.context, state, agent.output_model.model_validate(output))
     return {"result": _result(state, path, output, state.get("findings", []), [])}
 
 
-def _completed(ctx: RunContext, state: TaskState, output: dict[str, Any] | None) -> dict[str, Any] | None:
-    if output is None:
-        return None
-    agent = AGENTS[state["kind"]]
-    return agent.complete(ctx, state["subject"], agent.output_model.model_validate(output)).model_dump()
+def _completed(ctx: RunContext, state: TaskState, record: Any) -> dict[str, Any]:
+    """The record as published: with what the evidence adds (see :meth:`Agent.complete`)."""
+    return AGENTS[state["kind"]].complete(ctx, state["subject"], record).model_dump()
 
 
 def unresolved(state: TaskState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -156,7 +157,7 @@ def unresolved(state: TaskState, runtime: Runtime[RunContext]) -> dict[str, Any]
     for answer in reversed(answers):
         reduced, dropped = agent.salvage(ctx, state["subject"], agent.output_model.model_validate(answer))
         if reduced is not None:
-            kept = _completed(ctx, state, reduced.model_dump())
+            kept = _completed(ctx, state, reduced)
             break
     left = [f for f in state.get("findings", []) if f.get("severity") == "error"]
     return {"result": _result(state, "unresolved", kept, left, dropped)}

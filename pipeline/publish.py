@@ -51,7 +51,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pipeline.render.paths import safe_join
-from pipeline.util import atomic_write_bytes
+from pipeline.util import write_temp
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,15 @@ def _unlink(path: Path | str) -> None:
 
 
 def _write(path: Path, data: bytes) -> None:
-    atomic_write_bytes(path, data)
-    # Temporary files are created private (0600); published docs are ordinary files.
-    os.chmod(path, 0o666 & ~_umask())
+    """Write a file atomically in two steps a crash can fall between: a temporary file beside
+    ``path`` (``.<name>.<random>.tmp``; recovery removes one left in the staging area), then a
+    rename onto ``path``."""
+    tmp = write_temp(path, data)
+    try:
+        _replace(tmp, path)
+    except OSError:
+        _unlink(tmp)
+        raise
 
 
 _RENAME_EXCHANGE = 2
@@ -126,18 +132,6 @@ def _exchange(a: Path | str, b: Path | str) -> bool:
 
 
 # -- small helpers ------------------------------------------------------------------------------
-_UMASK: int | None = None
-
-
-def _umask() -> int:
-    global _UMASK
-    if _UMASK is None:
-        current = os.umask(0o022)
-        os.umask(current)
-        _UMASK = current
-    return _UMASK
-
-
 def _fsync_dir(path: Path | str) -> None:
     """Make renames inside ``path`` durable (a power cut must not undo the swap)."""
     with contextlib.suppress(OSError):
@@ -671,6 +665,9 @@ def _recover(out: Path, staging_root: Path | None) -> list[str]:
                 if leftover.name.split("-", 1)[1] not in journaled:
                     _rmtree(leftover)  # crashed while staging: the output folder was not touched
                     actions.append(f"removed unfinished staging folder {leftover.name}")
+            for torn in sorted(area.glob(".journal-*.tmp")):
+                _unlink(torn)  # crashed while writing a journal: nothing had been swapped yet
+                actions.append(f"removed an unfinished journal {torn.name}")
     if out.is_dir() and not out.is_symlink():
         for stage in sorted(out.glob(f"{STAGING_PREFIX}*")):
             if stage.is_symlink() or not stage.is_dir():

@@ -430,8 +430,9 @@ def test_scripted_run_killed_while_publishing_keeps_old_or_new(world):
     driver = world.base / "driver.py"
     driver.write_text(DRIVER.format(root=str(ROOT)), encoding="utf-8")
     states = []
-    # Before the swap (the staging writes come first), and after it (the journal's removal is last).
-    for step in (3, len(world.new_scripted) + 4):
+    # Before the swap (the staging writes come first, two steps each: a temporary file, a rename),
+    # and after it (the swap, the two leftover folders' removal, then the journal's removal).
+    for step in (3, 2 * len(world.new_scripted) + 5):
         out, cache = world.trial(f"pub-{step:03d}", scripted_models=True)
         env = {**os.environ, "KILL_AT_PUBLISH_STEP": str(step)}
         proc = subprocess.run(

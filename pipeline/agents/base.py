@@ -91,10 +91,31 @@ class Agent:
         deps: dict[str, str],
         previous: dict[str, Any] | None = None,
         findings: list[dict[str, Any]] | None = None,
+        *,
+        fresh: bool = False,
     ) -> list[BaseMessage]:
+        """The prompt for a task: the agent's instructions and the facts; with ``findings``, the
+        checks the last answer failed.
+
+        A retry (``fresh`` false) shows the model its previous answer to correct. An escalation
+        (``fresh``) does not: the larger model writes its own answer from the facts, told only
+        what failed, because shown a wrong answer, models tend to repeat it.
+        """
         prompt = load_prompt(self.prompt_name)
         if not findings:
             return [SystemMessage(prompt.text), HumanMessage(self.facts(ctx, subject, deps))]
+        errors = sorted(
+            (f for f in findings if f.get("severity") == "error"),
+            key=lambda f: (f["rule"], str(f["message"])),
+        )
+        listed = "\n".join(f"- [{f['rule']}] {str(f['message'])[:200]}" for f in errors[:8])
+        if len(errors) > 8:
+            listed += f"\n- ... and {len(errors) - 8} more"
+        if fresh:
+            note = load_prompt("escalate").text.replace("{findings}", listed)
+            budget = ctx.settings.token_budget - estimate_tokens(note)
+            facts = self.facts(ctx, subject, deps, budget=max(budget, 200))
+            return [SystemMessage(prompt.text), HumanMessage(f"{facts}\n\n{note}")]
         # A retry carries the previous answer and the findings: they come out of the same
         # token budget, so the evidence is trimmed further (the signature is always kept).
         answer = (
@@ -104,13 +125,6 @@ class Agent:
         )
         if len(answer) > 1600:
             answer = answer[:1600] + " ...(cut)"
-        errors = sorted(
-            (f for f in findings if f.get("severity") == "error"),
-            key=lambda f: (f["rule"], str(f["message"])),
-        )
-        listed = "\n".join(f"- [{f['rule']}] {str(f['message'])[:200]}" for f in errors[:8])
-        if len(errors) > 8:
-            listed += f"\n- ... and {len(errors) - 8} more"
         retry = load_prompt("retry").text.replace("{findings}", listed)
         budget = ctx.settings.token_budget - estimate_tokens(answer) - estimate_tokens(retry)
         return [

@@ -30,7 +30,14 @@ from pipeline.agents.records import ApiRecord, ParamDoc, RaiseDoc
 from pipeline.agents.validator import documentable_params, validate_record
 from pipeline.evidence.builder import BuildOptions, build_evidence
 from pipeline.evidence.graph import EvidenceGraph
-from pipeline.evidence.model import POSITIONAL_ONLY, VAR_KEYWORD, VAR_POSITIONAL, Param
+from pipeline.evidence.model import (
+    KEYWORD_ONLY,
+    POSITIONAL_ONLY,
+    POSITIONAL_OR_KEYWORD,
+    VAR_KEYWORD,
+    VAR_POSITIONAL,
+    Param,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -49,6 +56,7 @@ EXPECTED = {
     "yields-on-non-generator": "yields-on-non-generator",
     "wrong-file": "unknown-file",
     "example-missing-keyword": "example-unknown-keyword",
+    "example-missing-argument": "example-missing-argument",
     "example-invented-function": "example-unknown-call",
 }
 
@@ -406,6 +414,41 @@ def example_missing_keyword(c: Corpus, sid: str, record: ApiRecord, ex: Example 
     return [(label, record.model_copy(update={"examples": [code]})) for label, code in out]
 
 
+def example_missing_argument(c: Corpus, sid: str, record: ApiRecord, ex: Example | None) -> list[Mutant]:
+    """The call leaves out a parameter without a default, or calls an instance method on its class."""
+    if ex is None or not _literal_signature(c.graph, ex.target):
+        return []
+    node = c.graph.node(ex.target)
+    if node.get("kind") == "class" and (
+        node.get("decorators") or "__init__" not in c.graph.members(ex.target)
+    ):
+        return []  # a constructor the evidence does not spell out with its defaults
+    params = documentable_params(c.graph, ex.target) or []
+    lines = ex.code.split("\n")
+    line = lines[ex.target_line]
+    call = line[: line.index("(")]
+    out = []
+    required = [
+        p
+        for p in params
+        if p.default is None and p.kind in (POSITIONAL_ONLY, POSITIONAL_OR_KEYWORD, KEYWORD_ONLY)
+    ]
+    if required:
+        left = [p for p in params if p is not required[-1]]
+        out.append(
+            (
+                f"without {required[-1].name}",
+                _replace_line(ex.code, ex.target_line, f"{call}({_call_args(left)})"),
+            )
+        )
+    if ex.instance is not None:
+        owner = lines[ex.target_line - 1].split(" = ", 1)[1].split("(", 1)[0]
+        method = call.removeprefix(f"{ex.instance}.")
+        on_class = f"{owner}.{method}({_call_args(params)})"
+        out.append((on_class, _replace_line(ex.code, ex.target_line, on_class)))
+    return [(label, record.model_copy(update={"examples": [code]})) for label, code in out]
+
+
 def example_invented_function(c: Corpus, sid: str, record: ApiRecord, ex: Example | None) -> list[Mutant]:
     if ex is None:
         return []
@@ -433,6 +476,7 @@ MUTATORS: dict[str, Callable[[Corpus, str, ApiRecord, Example | None], list[Muta
     "yields-on-non-generator": yields_on_non_generator,
     "wrong-file": wrong_file,
     "example-missing-keyword": example_missing_keyword,
+    "example-missing-argument": example_missing_argument,
     "example-invented-function": example_invented_function,
 }
 

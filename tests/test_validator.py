@@ -84,7 +84,7 @@ class GraphBuilder:
         qualname: str,
         parent: str,
         line: int,
-        params: list[tuple[str, str]] | None = None,
+        params: list[tuple[str, str] | tuple[str, str, str]] | None = None,
         *,
         returns: str | None = None,
         returns_value: bool = False,
@@ -99,8 +99,9 @@ class GraphBuilder:
         parent_kind = self.graph.node(parent)["kind"]
         kind = "method" if parent_kind == "class" else "function"
         attrs = self._symbol(kind, qualname, self._file(parent), line, line_end or line + 3, parent)
-        attrs["params"] = [
-            {"name": n, "kind": k, "annotation": None, "default": None} for n, k in (params or [])
+        attrs["params"] = [  # (name, kind) or (name, kind, default as source text)
+            {"name": p[0], "kind": p[1], "annotation": None, "default": p[2] if len(p) > 2 else None}
+            for p in params or []
         ]
         attrs["returns"] = returns
         attrs["decorators"] = list(decorators)
@@ -189,7 +190,13 @@ def make_graph() -> EvidenceGraph:
     b.imports(store_mod, "pkg.errors.NotFound", "NotFound", 2)
     b.imports(store_mod, "json", "json", 1)
     store = b.cls("pkg.store.Store", store_mod, 5, attributes=(("items", "dict"),), line_end=28)
-    b.func("pkg.store.Store.__init__", store, 6, [("self", PK), ("path", PK), ("mode", KW)], returns="None")
+    b.func(
+        "pkg.store.Store.__init__",
+        store,
+        6,
+        [("self", PK), ("path", PK), ("mode", KW, "'r'")],
+        returns="None",
+    )
     get = b.func(
         "pkg.store.Store.get",
         store,
@@ -644,6 +651,35 @@ def test_example_unknown_keyword_and_too_many_positionals(graph: EvidenceGraph) 
     assert "2 positional" in f.message and "pkg/store.py:6" in f.message
     f = only(_example(graph, "from pkg.cli import Config\nConfig(nme='x')"), "example-unknown-keyword")
     assert "pkg/cli.py:10" in f.message
+
+
+def test_example_missing_required_arguments(graph: EvidenceGraph) -> None:
+    f = only(_example(graph, "from pkg.store import Store\nStore()"), "example-missing-argument")
+    assert "without `path`" in f.message and "pkg/store.py:6" in f.message and f.claim == "Store()"
+    f = only(_example(graph, "Store('p').get()"), "example-missing-argument")
+    assert "`pkg.store.Store.get` without `key`" in f.message and "pkg/store.py:10" in f.message
+    # An instance method called on its class, as a small model wrote it.
+    f = only(_example(graph, "pkg.store.Store.get('k')"), "example-missing-argument")
+    assert "without `key`" in f.message and "instance method called on its class" in f.message
+    f = only(_example(graph, "from pkg.cli import main\nmain()"), "example-missing-argument")
+    assert "`argv`" in f.message and "pkg/cli.py:4" in f.message
+    ok = [
+        "s = Store('p')\ns.get('k')",  # `mode` has a default
+        "s = Store(path='p', mode='w')\ns.put('k', value='v')",
+        "Store.get(Store('p'), 'k')",  # the instance passed explicitly
+        "open_store('p', compress=True)",  # **options takes the rest
+        "helper()",  # *args needs nothing
+        "Store(*paths)\nStore(**settings)\nStore('p').get(*keys)",  # splats: cannot tell
+        "from pkg.cli import Config\nConfig()",  # a dataclass: its fields' defaults are not in the evidence
+    ]
+    for code in ok:
+        assert [f for f in _example(graph, code) if f.rule == "example-missing-argument"] == [], code
+
+
+def test_example_arguments_are_not_judged_against_a_guessed_symbol(graph: EvidenceGraph) -> None:
+    # `main` is not imported here and not in `pkg.store`'s scope: which `main` runs is a guess.
+    assert [f.rule for f in _example(graph, "main()") if f.rule.startswith("example-")] == []
+    assert [f.rule for f in _example(graph, "main(1, 2, debug=True)") if f.rule.startswith("example-")] == []
 
 
 # -- summaries and prompt echo ----------------------------------------------------------------------------

@@ -36,7 +36,9 @@ from pipeline.evidence.model import (
     CLASS,
     IMPORTS,
     INHERITS,
+    KEYWORD_ONLY,
     POSITIONAL_ONLY,
+    POSITIONAL_OR_KEYWORD,
     RAISES,
     VAR_KEYWORD,
     VAR_POSITIONAL,
@@ -69,6 +71,10 @@ RULES: dict[str, tuple[Severity, str]] = {
     "example-unknown-keyword": (
         "error",
         "a code example passes arguments the callee's signature does not take",
+    ),
+    "example-missing-argument": (
+        "error",
+        "a code example leaves out an argument the callee's signature requires",
     ),
     "mermaid-edge": ("error", "a diagram edge has no import between the two modules behind it"),
     "empty-summary": ("error", "the summary is empty or a placeholder"),
@@ -618,6 +624,23 @@ def _constructor_params(graph: EvidenceGraph, class_id: str) -> list[Param] | No
     if base_names - _TRANSPARENT_BASES - {""} and not internal - {class_id}:
         return None  # bases as written that the builder did not link
     return []
+
+
+def _explicit_constructor(graph: EvidenceGraph, class_id: str) -> bool:
+    """Whether the class's constructor is a written ``__init__`` or ``__new__`` (whose parameters
+    and defaults the evidence holds), not one a decorator or base class makes."""
+    for cid in _mro(graph, class_id):
+        data = graph.g.nodes[cid]
+        decorators = {_last(_strip_call(str(d)).lstrip("@")) for d in data.get("decorators") or []}
+        bases = {
+            _last(_strip_call(str(b)).split("[", 1)[0]) for b in (data.get("extra") or {}).get("bases") or []
+        }
+        if decorators & _DATACLASS_MARKERS or bases & _FIELD_BASES:
+            return False  # fields make the constructor
+        members = graph.members(cid)
+        if "__init__" in members or "__new__" in members:
+            return _signature_is_literal(graph, members.get("__init__") or members["__new__"])
+    return False
 
 
 def _strip_call(text: str) -> str:
@@ -1478,7 +1501,9 @@ def _check_call(ctx: _Ctx, node: Any, ex: _Example, label: str, module_scope: st
             if res is None:
                 sub = _Ctx(g, ctx.idx, ctx.subject, module_scope, strict_bare=True)
                 if head in ctx.params or _global_resolves(sub, dotted):
-                    target = _example_target(ctx, dotted, ex, module_scope)
+                    # Known somewhere, but not from this example's imports or scope: which symbol
+                    # it runs is a guess, too weak to judge its arguments by.
+                    return
                 else:
                     msg, evidence = _explain_unresolved(sub, dotted)
                     ctx.add("example-unknown-call", f"{label} calls `{dotted}()`: {msg}", evidence, _t(node))
@@ -1540,8 +1565,12 @@ def _check_arguments(ctx: _Ctx, call: Any, target: str, bound_instance: bool, la
         return
     if kind in CALLABLE_KINDS and not _signature_is_literal(g, target):
         return
+    # Whether every parameter's default is known: a dataclass's fields are read without theirs.
+    defaults_known = data.get("language") == "python"
+    unbound = False  # an instance method called on its class: the first argument is `self`
     if kind == CLASS:
         params = _constructor_params(g, target)
+        defaults_known = defaults_known and _explicit_constructor(g, target)
     else:
         try:
             params = g.signature(target)
@@ -1552,22 +1581,27 @@ def _check_arguments(ctx: _Ctx, call: Any, target: str, bound_instance: bool, la
         params = [p for p in params if p.name not in ("*", "/", "")]
         extra = data.get("extra") or {}
         takes_self = params and params[0].name in _SELF_NAMES and not extra.get("is_staticmethod")
-        if takes_self and _is_method(g, target) and (bound_instance or extra.get("is_classmethod")):
-            params = params[1:]
+        if takes_self and _is_method(g, target):
+            if bound_instance or extra.get("is_classmethod"):
+                params = params[1:]
+            else:
+                unbound = True
     if params is None:
         return
     args = call.child_by_field_name("arguments")
     if args is None or args.type != "argument_list":
         return
     positional = 0
-    splat = False
+    splat = kw_splat = False
     keywords: list[tuple[str, Any]] = []
     for arg in args.named_children:
         if arg.type == "keyword_argument":
             keywords.append((_t(arg.child_by_field_name("name")), arg))
         elif arg.type == "list_splat":
             splat = True
-        elif arg.type not in ("comment", "dictionary_splat"):
+        elif arg.type == "dictionary_splat":
+            kw_splat = True
+        elif arg.type != "comment":
             positional += 1
     where = _signature_loc(g, target)
     qual = _qualname(g, target)
@@ -1595,6 +1629,25 @@ def _check_arguments(ctx: _Ctx, call: Any, target: str, bound_instance: bool, la
     if not splat and not has_var_pos and positional > capacity:
         msg = f"{label} passes {positional} positional arguments to `{qual}`, which takes at most {capacity}"
         ctx.add("example-unknown-keyword", f"{msg} (signature at {where}: ({shown}))", where, _t(call))
+        return
+    if splat or kw_splat or not defaults_known:
+        return
+    by_position = [p.name for p in params if p.kind in (POSITIONAL_ONLY, POSITIONAL_OR_KEYWORD)]
+    given = set(by_position[:positional]) | {name for name, _ in keywords}
+    missing = [
+        p.name
+        for p in params
+        if p.default is None
+        and p.kind in (POSITIONAL_ONLY, POSITIONAL_OR_KEYWORD, KEYWORD_ONLY)
+        and p.name not in given
+    ]
+    if missing:
+        names = ", ".join(f"`{m}`" for m in missing)
+        msg = f"{label} calls `{qual}` without {names}, which it requires"
+        if unbound:
+            msg += " (an instance method called on its class: its first argument is taken as "
+            msg += f"`{params[0].name}`)"
+        ctx.add("example-missing-argument", f"{msg} (signature at {where}: ({shown}))", where, _t(call))
 
 
 def _signature_loc(graph: EvidenceGraph, node_id: str) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict
 from typing import Any, ClassVar
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
 from pipeline.agents.records import Finding
@@ -89,17 +88,14 @@ class Agent:
         ctx: RunContext,
         subject: str,
         deps: dict[str, str],
-        previous: dict[str, Any] | None = None,
         findings: list[dict[str, Any]] | None = None,
-        *,
-        fresh: bool = False,
     ) -> list[BaseMessage]:
-        """The prompt for a task: the agent's instructions and the facts; with ``findings``, the
-        checks the last answer failed.
+        """The prompt for a task: the agent's instructions and the facts; on a retry or an
+        escalation (``findings`` given), the checks the last answer failed.
 
-        A retry (``fresh`` false) shows the model its previous answer to correct. An escalation
-        (``fresh``) does not: the larger model writes its own answer from the facts, told only
-        what failed, because shown a wrong answer, models tend to repeat it.
+        The failed answer itself is not shown: shown one, models tend to repeat it (the 1.5B
+        escalation model returned the 0.5B model's unparsable example word for word). The model
+        writes its own answer from the facts, told what to avoid.
         """
         prompt = load_prompt(self.prompt_name)
         if not findings:
@@ -111,28 +107,12 @@ class Agent:
         listed = "\n".join(f"- [{f['rule']}] {str(f['message'])[:200]}" for f in errors[:8])
         if len(errors) > 8:
             listed += f"\n- ... and {len(errors) - 8} more"
-        if fresh:
-            note = load_prompt("escalate").text.replace("{findings}", listed)
-            budget = ctx.settings.token_budget - estimate_tokens(note)
-            facts = self.facts(ctx, subject, deps, budget=max(budget, 200))
-            return [SystemMessage(prompt.text), HumanMessage(f"{facts}\n\n{note}")]
-        # A retry carries the previous answer and the findings: they come out of the same
-        # token budget, so the evidence is trimmed further (the signature is always kept).
-        answer = (
-            json.dumps(previous, ensure_ascii=False, sort_keys=True)
-            if previous is not None
-            else "(no answer)"
-        )
-        if len(answer) > 1600:
-            answer = answer[:1600] + " ...(cut)"
-        retry = load_prompt("retry").text.replace("{findings}", listed)
-        budget = ctx.settings.token_budget - estimate_tokens(answer) - estimate_tokens(retry)
-        return [
-            SystemMessage(prompt.text),
-            HumanMessage(self.facts(ctx, subject, deps, budget=max(budget, 200))),
-            AIMessage(answer),
-            HumanMessage(retry),
-        ]
+        note = load_prompt("retry").text.replace("{findings}", listed)
+        # The note comes out of the same token budget: the evidence is trimmed further (the
+        # signature is always kept).
+        budget = ctx.settings.token_budget - estimate_tokens(note)
+        facts = self.facts(ctx, subject, deps, budget=max(budget, 200))
+        return [SystemMessage(prompt.text), HumanMessage(f"{facts}\n\n{note}")]
 
     def complete(self, ctx: RunContext, subject: str, output: BaseModel) -> BaseModel:
         """Add to a validated answer what it left out and the evidence states outright, so a

@@ -33,9 +33,8 @@ def _generate(state: TaskState, ctx: RunContext, attempt: int) -> dict[str, Any]
     agent = AGENTS[state["kind"]]
     subject = state["subject"]
     model, spec = (ctx.llm, ctx.llm_spec) if attempt == 2 else (ctx.slm, ctx.slm_spec)
-    previous = state.get("output") if attempt else None
     findings = state.get("findings") if attempt else None
-    messages = agent.messages(ctx, subject, state.get("deps", {}), previous, findings, fresh=attempt == 2)
+    messages = agent.messages(ctx, subject, state.get("deps", {}), findings)
     if model is None:
         output, found, call = (
             None,

@@ -66,6 +66,10 @@ def measure(name: str, repo: Path, work: Path, profile: str) -> dict:
     )
     seconds = time.perf_counter() - started
     generated = evaluate(result.graph, DocsSource.in_memory(result.files))
+    examples = [
+        [str(e) for e in (r.get("output") or {}).get("examples") or []]
+        for r in result.state["records"].values()
+    ]
     report = result.report
     documented = report["symbols_documented"] or 0
     return {
@@ -82,19 +86,10 @@ def measure(name: str, repo: Path, work: Path, profile: str) -> dict:
             "counts": generated.metrics(),
             "unresolved_identifiers": sorted({u for s in generated.symbols for u in s.unresolved}),
             "undocumented": sorted(s.qualname for s in generated.symbols if not s.documented),
-            # Examples built from the signature because the model gave none that validates.
-            "usage_examples": sum(
-                1
-                for r in result.state["records"].values()
-                if any(str(e).startswith(USAGE_MARK) for e in ((r.get("output") or {}).get("examples") or []))
-            ),
-            "model_examples": sum(
-                1
-                for r in result.state["records"].values()
-                if any(
-                    not str(e).startswith(USAGE_MARK) for e in ((r.get("output") or {}).get("examples") or [])
-                )
-            ),
+            # Examples built from the signature because the model gave none that validates, and
+            # records with a model-written example.
+            "usage_examples": sum(1 for ex in examples if any(e.startswith(USAGE_MARK) for e in ex)),
+            "model_examples": sum(1 for ex in examples if any(not e.startswith(USAGE_MARK) for e in ex)),
             "missing_sections": {
                 s.qualname: sorted(set(s.sections_required) - set(s.sections_present))
                 for s in generated.symbols

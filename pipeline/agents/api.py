@@ -172,6 +172,7 @@ def usage_example(graph: EvidenceGraph, sid: str) -> str | None:
         return None
     lines = [USAGE_MARK]
     name = node["name"]
+    indent = ""
     if parent.get("kind") in ("module", "package"):
         lines.append(f"from {parent['qualname']} import {name}")
         target = name
@@ -191,7 +192,6 @@ def usage_example(graph: EvidenceGraph, sid: str) -> str | None:
                 if ctor is None:
                     return None
                 lines.append(f"{var} = {cls}({_call_args(ctor)})")
-                indent = ""
             special = _dunder_usage(name, var, params)
             if name.startswith("__"):
                 if special is None:
@@ -199,10 +199,9 @@ def usage_example(graph: EvidenceGraph, sid: str) -> str | None:
                 lines.append(indent + special)
                 return "\n".join(lines)
             target = f"{var}.{name}"
-            return _finish(lines, node, f"{target}({_call_args(params)})", indent)
     else:
         return None
-    return _finish(lines, node, f"{target}({_call_args(params)})", "")
+    return _finish(lines, node, f"{target}({_call_args(params)})", indent)
 
 
 def _dunder_usage(name: str, var: str, params: list[Any]) -> str | None:
@@ -308,8 +307,8 @@ class ApiAgent(Agent):
         phrase = {"type": "string", "minLength": 12, "maxLength": 400}
         # A parameter's description starts like a sentence (a capitalised word, then a space):
         # small models otherwise copy the annotation ("Mapping[str, Any]", "SupplierFeed") and,
-        # shown that answer again, repeat it. No quote or backslash, so the constrained JSON
-        # string needs no escapes.
+        # asked again, repeat it. No quote or backslash, so the constrained JSON string needs
+        # no escapes.
         described = {"type": "string", "pattern": PARAM_PATTERN, "maxLength": 400}
         props: dict[str, Any] = {"summary": {"type": "string", "minLength": 8, "maxLength": 300}}
         required = ["summary"]

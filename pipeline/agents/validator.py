@@ -597,15 +597,8 @@ def _constructor_params(graph: EvidenceGraph, class_id: str) -> list[Param] | No
         if init is not None:
             params = [p for p in graph.signature(init) or [] if p.name not in ("*", "/", "")]
             return params[1:] if params and params[0].name in _SELF_NAMES else params
-    written_bases: list[str] = []
-    decorators: list[str] = []
-    for cid in mro:
-        data = graph.g.nodes[cid]
-        written_bases.extend(str(b) for b in (data.get("extra") or {}).get("bases") or [])
-        decorators.extend(str(d) for d in data.get("decorators") or [])
-    dec_names = {_last(_strip_call(d).lstrip("@")) for d in decorators}
-    base_names = {_last(_strip_call(b).split("[", 1)[0]) for b in written_bases}
-    if dec_names & _DATACLASS_MARKERS or base_names & _FIELD_BASES:
+    base_names = {name for cid in mro for name in _base_names(graph.g.nodes[cid])}
+    if any(_fields_make_constructor(graph.g.nodes[cid]) for cid in mro):
         fields: dict[str, Param] = {}
         for cid in reversed(mro):
             for attr in (graph.g.nodes[cid].get("extra") or {}).get("attributes") or []:
@@ -626,17 +619,23 @@ def _constructor_params(graph: EvidenceGraph, class_id: str) -> list[Param] | No
     return []
 
 
+def _base_names(data: dict[str, Any]) -> set[str]:
+    """A class's bases as written, by last name (``typing.NamedTuple[...]`` -> ``NamedTuple``)."""
+    return {_last(_strip_call(str(b)).split("[", 1)[0]) for b in (data.get("extra") or {}).get("bases") or []}
+
+
+def _fields_make_constructor(data: dict[str, Any]) -> bool:
+    """Whether a class's constructor is made from its fields (a dataclass, a NamedTuple, ...)."""
+    decorators = {_last(_strip_call(str(d)).lstrip("@")) for d in data.get("decorators") or []}
+    return bool(decorators & _DATACLASS_MARKERS or _base_names(data) & _FIELD_BASES)
+
+
 def _explicit_constructor(graph: EvidenceGraph, class_id: str) -> bool:
     """Whether the class's constructor is a written ``__init__`` or ``__new__`` (whose parameters
     and defaults the evidence holds), not one a decorator or base class makes."""
     for cid in _mro(graph, class_id):
-        data = graph.g.nodes[cid]
-        decorators = {_last(_strip_call(str(d)).lstrip("@")) for d in data.get("decorators") or []}
-        bases = {
-            _last(_strip_call(str(b)).split("[", 1)[0]) for b in (data.get("extra") or {}).get("bases") or []
-        }
-        if decorators & _DATACLASS_MARKERS or bases & _FIELD_BASES:
-            return False  # fields make the constructor
+        if _fields_make_constructor(graph.g.nodes[cid]):
+            return False
         members = graph.members(cid)
         if "__init__" in members or "__new__" in members:
             return _signature_is_literal(graph, members.get("__init__") or members["__new__"])
